@@ -1,0 +1,61 @@
+"""abaco: actors as a service. The public surface for plugin authors is what this module exports."""
+
+from .errors import *  # noqa: F403
+from .errors import __all__ as _errors_all
+from .hookspecs import hookimpl, hookspec
+from .interfaces import ContainerBackend, Queue, Store
+from .models import (
+    Actor,
+    ActorStatus,
+    Execution,
+    ExecutionStatus,
+    Message,
+    Worker,
+    WorkerStatus,
+)
+from .records import (
+    CAPABILITIES,
+    ContainerBackendInfo,
+    ContainerRef,
+    ContainerSpec,
+    Delivery,
+    ExecutionTotals,
+    ExitInfo,
+    Mount,
+    QueueInfo,
+    RuntimeStats,
+    StoreInfo,
+)
+from .settings import Settings, SettingSpec, parse_bool
+
+__version__ = "0.1.0"
+
+__all__ = [
+    *_errors_all,
+    "CAPABILITIES",
+    "Actor",
+    "ActorStatus",
+    "ContainerBackend",
+    "ContainerBackendInfo",
+    "ContainerRef",
+    "ContainerSpec",
+    "Delivery",
+    "Execution",
+    "ExecutionStatus",
+    "ExecutionTotals",
+    "ExitInfo",
+    "Message",
+    "Mount",
+    "Queue",
+    "QueueInfo",
+    "RuntimeStats",
+    "SettingSpec",
+    "Settings",
+    "Store",
+    "StoreInfo",
+    "Worker",
+    "WorkerStatus",
+    "hookimpl",
+    "hookspec",
+    "parse_bool",
+]

@@ -1,0 +1,66 @@
+"""The Sanic application factory."""
+
+from __future__ import annotations
+
+import itertools
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, empty
+
+from ..platform import Platform
+from .errors import handle_exception
+from .routes import ROUTES, not_allowed
+from .views import Views
+
+__all__ = ["PREFIXES", "create_app"]
+
+#: the API answers under both forms, so Abaco's documented curl calls work unchanged (§2.8)
+PREFIXES = ("/actors", "/actors/v2")
+_ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+_app_numbers = itertools.count()
+
+
+def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
+    """Build the API on a started or not-yet-started platform (nothing happens at import)."""
+    settings = platform.settings
+    app = Sanic(name or f"abaco{next(_app_numbers)}")
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.REQUEST_MAX_SIZE = max(settings.max_content_length, 1 << 20) + (1 << 20)
+    app.config.MOTD = False
+    app.config.ACCESS_LOG = False
+    app.config.TOUCHUP = False
+    app.config.AUTO_EXTEND = False
+    app.ctx.platform = platform
+    app.ctx.views = Views(settings.resolved_api_server, settings.case)
+
+    for prefix, (suffix, handlers) in itertools.product(PREFIXES, ROUTES):
+        path = prefix + suffix
+        route_name = "r" + path.replace("/", "_").replace("<", "").replace(">", "").replace(":", "_")
+        for method in _ALL_METHODS:
+            handler = handlers.get(method, not_allowed)
+            app.add_route(
+                handler,
+                path,
+                methods=[method],
+                name=f"{route_name}_{method.lower()}",
+                strict_slashes=False,
+            )
+        app.add_route(_options, path, methods=["OPTIONS"], name=f"{route_name}_options", strict_slashes=False)
+
+    app.error_handler.add(Exception, handle_exception)
+    app.on_response(_cors)
+    return app
+
+
+async def _options(request: Request, **_: str) -> HTTPResponse:
+    """Preflight requests bypass authentication and always succeed (spec §2.9)."""
+    return empty(status=200)
+
+
+async def _cors(request: Request, response: HTTPResponse) -> None:
+    if request.headers.get("origin") or request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = ", ".join((*_ALL_METHODS, "OPTIONS"))
+        requested = request.headers.get("access-control-request-headers")
+        response.headers["Access-Control-Allow-Headers"] = requested or "*"

@@ -1,0 +1,61 @@
+"""Reading what a request carries: JSON body, query string, form (spec §2.3)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sanic import Request
+
+from ..actor_fields import FieldSource
+from ..errors import InvalidRequest
+
+__all__ = ["Identity", "field_source", "identity", "json_body", "query_lists"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    tenant: str
+    username: str
+    roles: tuple[str, ...] = ()
+
+
+def identity(request: Request) -> Identity:
+    """Who calls. In the embedded single-user mode, the configured tenant and user."""
+    settings = request.app.ctx.platform.settings
+    return Identity(settings.tenant, settings.user, ("admin",))
+
+
+def _is_json(request: Request) -> bool:
+    media = (request.content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def json_body(request: Request) -> Any:
+    """The parsed JSON body, ``None`` if the request is not JSON or has no body; invalid JSON
+    with a JSON content type is a 400 (Q37)."""
+    if not request.body or not _is_json(request):
+        return None
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"Invalid JSON in the request body: {exc}") from None
+
+
+def query_lists(request: Request) -> dict[str, list[str]]:
+    return {k: list(v) for k, v in request.get_args(keep_blank_values=True).items()}
+
+
+def form_lists(request: Request) -> dict[str, list[str]] | None:
+    media = (request.content_type or "").split(";", 1)[0].strip().lower()
+    if media not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return None
+    return {k: list(v) for k, v in request.get_form(keep_blank_values=True).items()}
+
+
+def field_source(request: Request) -> FieldSource:
+    body = json_body(request)
+    if body is not None and not isinstance(body, dict):
+        raise InvalidRequest("Invalid actor description: the JSON body must be an object.")
+    return FieldSource(json=body, query=query_lists(request), form=form_lists(request))

@@ -1,0 +1,200 @@
+"""The handlers of the actors API (spec §5.1–5.8). Thin: parse, call the platform, render."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sanic import Request
+from sanic.response import HTTPResponse
+
+from ..actor_fields import parse_actor_fields
+from ..errors import ExecutionNotFound, InvalidRequest, MethodNotAllowed, WorkerNotFound
+from ..messages import parse_message, query_metadata
+from ..models import Actor, Execution
+from ..platform import Platform
+from .envelope import ok
+from .errors import WRONG_METHOD
+from .requests import field_source, form_lists, identity, query_lists
+
+__all__ = ["ROUTES"]
+
+Handler = Callable[..., Awaitable[HTTPResponse]]
+
+
+def _platform(request: Request) -> Platform:
+    return request.app.ctx.platform
+
+
+def _ok(request: Request, result: object, message: str = "The request was successful") -> HTTPResponse:
+    return ok(_platform(request).settings.version, result, message)
+
+
+def _actor(request: Request, actor_id: str) -> Actor:
+    return _platform(request).resolve(identity(request).tenant, actor_id)
+
+
+def _execution(request: Request, actor: Actor, execution_id: str) -> Execution:
+    try:
+        return _platform(request).store.get_execution(actor.tenant, actor.id, execution_id)
+    except ExecutionNotFound:
+        raise ExecutionNotFound(
+            f"No executions found with actor id of {actor.id} and execution id of {execution_id}."
+        ) from None
+
+
+async def not_allowed(request: Request, **_: str) -> HTTPResponse:
+    raise MethodNotAllowed(WRONG_METHOD)
+
+
+# -- actors -------------------------------------------------------------------------------------
+
+
+async def list_actors(request: Request) -> HTTPResponse:
+    p = _platform(request)
+    actors = p.store.list_actors(identity(request).tenant)
+    return _ok(request, [request.app.ctx.views.actor(a) for a in actors], "Actors retrieved successfully.")
+
+
+async def create_actor(request: Request) -> HTTPResponse:
+    p = _platform(request)
+    who = identity(request)
+    fields = parse_actor_fields(
+        field_source(request), case=p.settings.case, host_queues=p.settings.host_queues
+    )
+    if fields.values.get("cron_schedule") is not None:
+        _refuse_cron(request)
+    actor = p.register_actor(fields, tenant=who.tenant, owner=who.username)
+    return _ok(request, request.app.ctx.views.actor(actor), "Actor created successfully.")
+
+
+def _refuse_cron(request: Request) -> None:
+    raise InvalidRequest("Invalid actor description: cron schedules are not supported by this server yet.")
+
+
+async def get_actor(request: Request, actor_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    return _ok(request, request.app.ctx.views.actor(actor), "Actor retrieved successfully.")
+
+
+async def update_actor(request: Request, actor_id: str) -> HTTPResponse:
+    p = _platform(request)
+    actor = _actor(request, actor_id)
+    fields = parse_actor_fields(
+        field_source(request), case=p.settings.case, host_queues=p.settings.host_queues, update=True
+    )
+    if fields.values.get("cron_schedule") is not None:
+        _refuse_cron(request)
+    updated = p.update_actor(actor, fields)
+    return _ok(request, request.app.ctx.views.actor(updated), "Actor updated successfully.")
+
+
+async def delete_actor(request: Request, actor_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    _platform(request).delete_actor(actor)
+    return _ok(request, None, "Actor deleted successfully.")
+
+
+# -- messages -----------------------------------------------------------------------------------
+
+
+async def get_messages(request: Request, actor_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    count = _platform(request).message_count(actor)
+    return _ok(request, request.app.ctx.views.message_count(actor, count))
+
+
+async def send_message(request: Request, actor_id: str) -> HTTPResponse:
+    p = _platform(request)
+    who = identity(request)
+    actor = _actor(request, actor_id)
+    query = query_lists(request)
+    parsed = parse_message(
+        content_type=request.headers.get("content-type"),
+        content_length=request.headers.get("content-length"),
+        body=request.body or b"",
+        query=query,
+        form=form_lists(request),
+        max_content_length=p.settings.max_content_length,
+    )
+    execution = p.send_message(
+        actor,
+        parsed,
+        executor=who.username,
+        query_metadata=query_metadata(query),
+        server_metadata={
+            "_abaco_username": who.username,
+            "_abaco_api_server": p.settings.resolved_api_server,
+        },
+    )
+    return _ok(request, request.app.ctx.views.message_accepted(actor, execution, parsed.shown))
+
+
+async def purge_messages(request: Request, actor_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    _platform(request).purge_messages(actor)
+    result = request.app.ctx.views.message_count(actor, 0)
+    result.pop("messages")
+    return _ok(request, {"msg": "Actor mailbox purged.", **result})
+
+
+# -- executions ---------------------------------------------------------------------------------
+
+
+async def list_executions(request: Request, actor_id: str) -> HTTPResponse:
+    p = _platform(request)
+    actor = _actor(request, actor_id)
+    executions = p.store.list_executions(actor.tenant, actor.id)
+    summary = request.app.ctx.views.executions_summary(actor, executions, p.totals(actor))
+    return _ok(request, summary, "Actor executions retrieved successfully.")
+
+
+async def get_execution(request: Request, actor_id: str, execution_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    execution = _execution(request, actor, execution_id)
+    return _ok(request, request.app.ctx.views.execution(execution), "Actor execution retrieved successfully.")
+
+
+async def halt_execution(request: Request, actor_id: str, execution_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    execution = _execution(request, actor, execution_id)
+    _platform(request).halt_execution(actor, execution)
+    return _ok(request, None, f"Issued force quit command for execution {execution_id}.")
+
+
+async def get_logs(request: Request, actor_id: str, execution_id: str) -> HTTPResponse:
+    p = _platform(request)
+    actor = _actor(request, actor_id)
+    execution = _execution(request, actor, execution_id)
+    logs = p.store.get_logs(actor.tenant, actor.id, execution.id, p.clock())
+    return _ok(request, request.app.ctx.views.logs(actor, execution.id, logs), "Logs retrieved successfully.")
+
+
+# -- workers ------------------------------------------------------------------------------------
+
+
+async def list_workers(request: Request, actor_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    workers = _platform(request).workers(actor)
+    return _ok(request, [request.app.ctx.views.worker(w) for w in workers], "Workers retrieved successfully.")
+
+
+async def get_worker(request: Request, actor_id: str, worker_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    try:
+        worker = _platform(request).store.get_worker(actor.tenant, actor.id, worker_id)
+    except WorkerNotFound:
+        raise WorkerNotFound("Worker not found.") from None
+    return _ok(request, request.app.ctx.views.worker(worker), "Worker retrieved successfully.")
+
+
+#: (path under /actors, {method: handler}); every other method answers 405
+ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    ("", {"GET": list_actors, "POST": create_actor}),
+    ("/<actor_id:str>", {"GET": get_actor, "PUT": update_actor, "DELETE": delete_actor}),
+    ("/<actor_id:str>/messages", {"GET": get_messages, "POST": send_message, "DELETE": purge_messages}),
+    ("/<actor_id:str>/executions", {"GET": list_executions}),
+    ("/<actor_id:str>/executions/<execution_id:str>", {"GET": get_execution, "DELETE": halt_execution}),
+    ("/<actor_id:str>/executions/<execution_id:str>/logs", {"GET": get_logs}),
+    ("/<actor_id:str>/workers", {"GET": list_workers}),
+    ("/<actor_id:str>/workers/<worker_id:str>", {"GET": get_worker}),
+]

@@ -1,0 +1,24 @@
+"""Identifiers: Hashids of time-based UUIDs, like Abaco's (spec §2.6)."""
+
+from __future__ import annotations
+
+import uuid
+
+from hashids import Hashids
+
+__all__ = ["is_hashid", "new_id"]
+
+_HASHIDS = Hashids(salt="eJa5wZlEX4eWU")
+
+
+def new_id() -> str:
+    """A new 12–13 character id from the upper 64 bits of a UUID1."""
+    return _HASHIDS.encode(uuid.uuid1().int >> 64)
+
+
+def is_hashid(value: str) -> bool:
+    """Whether ``value`` decodes as one of our ids (then it is an actor id, not an alias)."""
+    try:
+        return bool(_HASHIDS.decode(value))
+    except Exception:  # hashids raises assorted errors on odd input
+        return False

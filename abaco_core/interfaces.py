@@ -1,0 +1,188 @@
+"""The protocols that backend, store and queue objects implement.
+
+Hooks register these objects; the hot path calls their methods directly (DESIGN.md,
+decision 1). Every method raises only errors from :mod:`abaco_core.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from .models import Actor, Execution, ExecutionStatus, Message, Worker
+from .records import ContainerRef, ContainerSpec, Delivery, ExecutionTotals, ExitInfo, RuntimeStats
+
+__all__ = ["ContainerBackend", "Queue", "Store"]
+
+
+@runtime_checkable
+class ContainerBackend(Protocol):
+    """Runs actor containers on one container engine."""
+
+    name: str
+    #: subset of :data:`abaco_core.records.CAPABILITIES`
+    capabilities: frozenset[str]
+    #: where the engine is, shown as a worker's ``location``
+    location: str
+
+    def ping(self) -> None:
+        """Raise :class:`BackendUnavailable` unless the engine answers."""
+
+    def image_exists(self, image: str) -> bool:
+        """Whether ``image`` is present locally."""
+
+    def ensure_image(self, image: str) -> None:
+        """Make ``image`` available (pulling it if the engine can); raise :class:`ImageNotFound`."""
+
+    def start(self, spec: ContainerSpec) -> ContainerRef:
+        """Create and start a container; raise :class:`ImageNotFound` or :class:`ContainerFailed`."""
+
+    def wait(self, ref: ContainerRef, timeout: float | None = None) -> ExitInfo | None:
+        """Wait for the container to exit; ``None`` when it still runs after ``timeout`` seconds."""
+
+    def logs(self, ref: ContainerRef) -> bytes:
+        """stdout and stderr so far, interleaved as the engine keeps them."""
+
+    def stats(self, ref: ContainerRef) -> RuntimeStats | None:
+        """One sample of cumulative figures, or ``None`` when the container no longer runs."""
+
+    def stop(self, ref: ContainerRef, grace: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds. Stopping an exited container is a no-op."""
+
+    def remove(self, ref: ContainerRef) -> None:
+        """Remove the container (force); removing a missing container is a no-op."""
+
+    def list_containers(self, labels: Mapping[str, str]) -> list[ContainerRef]:
+        """Containers (running or not) carrying every given label."""
+
+    def close(self) -> None:
+        """Release clients and connections."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Durable records: actors, executions, their messages and logs, workers."""
+
+    name: str
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the current version (idempotent)."""
+
+    def schema_version(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database answers."""
+
+    # actors
+    def create_actor(self, actor: Actor) -> None:
+        """Insert; raise :class:`Conflict` if the id exists in the tenant."""
+
+    def get_actor(self, tenant: str, actor_id: str) -> Actor:
+        """Raise :class:`ActorNotFound`."""
+
+    def list_actors(self, tenant: str | None) -> list[Actor]:
+        """Actors of a tenant (every tenant for ``None``), in creation order."""
+
+    def save_actor(self, actor: Actor) -> None:
+        """Overwrite an existing actor; raise :class:`ActorNotFound`."""
+
+    def delete_actor(self, tenant: str, actor_id: str) -> None:
+        """Delete the actor, its workers and its logs; executions are kept."""
+
+    # executions and their messages
+    def create_execution(self, execution: Execution, message: Message) -> None:
+        """Insert the execution and its message in one transaction."""
+
+    def get_execution(self, tenant: str, actor_id: str, execution_id: str) -> Execution:
+        """Raise :class:`ExecutionNotFound`."""
+
+    def list_executions(
+        self,
+        tenant: str,
+        actor_id: str,
+        *,
+        statuses: Iterable[ExecutionStatus] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Execution]:
+        """Executions of an actor in insertion order."""
+
+    def executions_with_status(self, statuses: Iterable[ExecutionStatus]) -> list[Execution]:
+        """Every execution, of every actor, in one of ``statuses`` (for recovery)."""
+
+    def execution_totals(self, tenant: str, actor_id: str) -> ExecutionTotals: ...
+
+    def update_execution(
+        self, execution: Execution, *, expected: Iterable[ExecutionStatus] | None = None
+    ) -> bool:
+        """Overwrite the execution; with ``expected``, only if its stored status is one of
+        them (compare-and-set). Return whether it was written."""
+
+    def get_message(self, tenant: str, actor_id: str, execution_id: str) -> Message | None: ...
+
+    def delete_message(self, tenant: str, actor_id: str, execution_id: str) -> None: ...
+
+    # logs
+    def set_logs(
+        self, tenant: str, actor_id: str, execution_id: str, logs: str, expires_at: datetime | None
+    ) -> None: ...
+
+    def get_logs(self, tenant: str, actor_id: str, execution_id: str, now: datetime) -> str:
+        """The logs, or ``""`` when there are none or they expired."""
+
+    def expire_logs(self, now: datetime) -> int:
+        """Delete expired logs; return how many."""
+
+    # workers
+    def add_worker(self, worker: Worker, *, max_workers: int | None = None) -> bool:
+        """Insert a worker unless the actor already has ``max_workers`` workers (atomically);
+        return whether it was inserted."""
+
+    def get_worker(self, tenant: str, actor_id: str, worker_id: str) -> Worker:
+        """Raise :class:`WorkerNotFound`."""
+
+    def list_workers(self, tenant: str | None, actor_id: str | None = None) -> list[Worker]: ...
+
+    def save_worker(self, worker: Worker) -> None:
+        """Overwrite; raise :class:`WorkerNotFound` if it was deleted meanwhile."""
+
+    def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None: ...
+
+
+@runtime_checkable
+class Queue(Protocol):
+    """Per-actor FIFO inboxes of execution ids, durable and at-least-once.
+
+    A message is :meth:`put` once the execution record exists. :meth:`reserve` hands the
+    oldest ready message of an actor to one consumer; it stays invisible to others until
+    it is acknowledged (:meth:`ack`, gone) or released (:meth:`release`, back in its place
+    at the head of the inbox).
+    """
+
+    name: str
+
+    def put(self, actor_dbid: str, execution_id: str) -> None: ...
+
+    def reserve(self, actor_dbid: str, consumer: str, timeout: float = 0.0) -> Delivery | None:
+        """Oldest ready message of the actor, waiting up to ``timeout`` seconds."""
+
+    def ack(self, delivery: Delivery) -> None: ...
+
+    def release(self, delivery: Delivery) -> None: ...
+
+    def count(self, actor_dbid: str) -> int:
+        """Messages waiting (reserved ones are not counted)."""
+
+    def purge(self, actor_dbid: str) -> list[str]:
+        """Remove every waiting message of the actor; return their execution ids."""
+
+    def recover(self, consumers: Iterable[str] | None = None) -> int:
+        """Release reservations held by ``consumers`` (every reservation for ``None``),
+        used after those consumers died. Return how many were released."""
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...

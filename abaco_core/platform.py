@@ -1,0 +1,306 @@
+"""The platform: the store, queue and backend chosen by the settings, and the operations the
+API performs on them. One object, built by :func:`build_platform`, passed in (no globals)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import pluggy
+
+from .actor_fields import ActorFields
+from .clock import Clock, utcnow
+from .errors import AbacoError, ActorNotFound, InvalidRequest
+from .ids import is_hashid, new_id
+from .interfaces import ContainerBackend, Queue, Store
+from .messages import ParsedMessage
+from .models import Actor, ActorStatus, Execution, ExecutionStatus, Message, Worker
+from .plugins import build_plugin_manager, choose_backend, choose_queue, choose_store
+from .records import ExecutionTotals
+from .runtime.pool import WorkerPool
+from .settings import Settings
+
+__all__ = ["Platform", "build_platform"]
+
+log = logging.getLogger(__name__)
+
+
+class Platform:
+    def __init__(
+        self,
+        settings: Settings,
+        pm: pluggy.PluginManager,
+        store: Store,
+        queue: Queue,
+        backend: ContainerBackend,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.pm = pm
+        self.store = store
+        self.queue = queue
+        self.backend = backend
+        self.clock = clock
+        #: labels this platform's containers so a restart can find its orphans
+        self.instance_id = hashlib.sha256(settings.resolved_database_url.encode()).hexdigest()[:16]
+        self.pool = WorkerPool(self)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Recover from whatever the previous process left, then serve."""
+        self.store.migrate()
+        self.recover()
+        self.pm.hook.abaco_startup(settings=self.settings)
+
+    def recover(self) -> None:
+        """Make the records match reality after a restart (or a crash): workers of the dead
+        process are gone, its containers are removed, executions it was running go back to
+        the queue, and every accepted message is queued (DESIGN.md, decision 6)."""
+        for ref in self.backend.list_containers({"abaco.platform": self.instance_id}):
+            try:
+                self.backend.remove(ref)
+            except AbacoError as exc:
+                log.warning("could not remove orphaned container %s: %s", ref.id, exc)
+        for worker in self.store.list_workers(None):
+            self.store.delete_worker(worker.tenant, worker.actor_id, worker.id)
+        self.queue.recover()
+        pending = self.store.executions_with_status([ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING])
+        actors: dict[tuple[str, str], Actor] = {}
+        for execution in pending:
+            if execution.status == ExecutionStatus.RUNNING:
+                again = execution.replace(status=ExecutionStatus.SUBMITTED, worker_id=None, start_time=None)
+                self.store.update_execution(again, expected=[ExecutionStatus.RUNNING])
+            self.queue.put(f"{execution.tenant}_{execution.actor_id}", execution.id)
+            key = (execution.tenant, execution.actor_id)
+            if key not in actors:
+                try:
+                    actors[key] = self.store.get_actor(*key)
+                except ActorNotFound:
+                    continue
+        for actor in self.store.list_actors(None):
+            if actor.status == ActorStatus.SHUTTING_DOWN:
+                self._finish_delete(actor)
+            elif (actor.tenant, actor.id) in actors or (
+                actor.status == ActorStatus.SUBMITTED and self.settings.init_count > 0
+            ):
+                self.pool.ensure_worker(actor)
+
+    def stop(self) -> None:
+        self.pool.shutdown(self.settings.shutdown_grace)
+        self.pm.hook.abaco_shutdown()
+        for component in (self.queue, self.store, self.backend):
+            try:
+                component.close()
+            except AbacoError as exc:
+                log.warning("closing %s: %s", type(component).__name__, exc)
+
+    # -- actors ------------------------------------------------------------------------------
+
+    def resolve(self, tenant: str, identifier: str) -> Actor:
+        """The actor a path identifier names (spec §2.6)."""
+        if not is_hashid(identifier):
+            raise ActorNotFound(f"Actor with identifier '{identifier}' not found")
+        try:
+            return self.store.get_actor(tenant, identifier)
+        except ActorNotFound:
+            raise ActorNotFound(f"No actor found with identifier: {identifier}.") from None
+
+    def register_actor(self, fields: ActorFields, *, tenant: str, owner: str) -> Actor:
+        values = dict(fields.values)
+        values.pop("force", None)
+        self._check_link(tenant, values.get("link", ""), None)
+        now = self.clock()
+        actor = Actor(
+            tenant=tenant,
+            id=new_id(),
+            owner=owner,
+            status=ActorStatus.SUBMITTED,
+            revision=1,
+            create_time=now,
+            last_update_time=now,
+            **values,
+        )
+        actor = self._apply_identity(actor)
+        self.store.create_actor(actor)
+        if self.settings.init_count > 0:
+            self.pool.ensure_worker(actor)
+        return actor
+
+    def update_actor(self, actor: Actor, fields: ActorFields) -> Actor:
+        values = dict(fields.values)
+        force = values.pop("force", False)
+        values.pop("name", None)
+        if actor.stateless is False and values["stateless"] is True:
+            raise InvalidRequest(
+                "Invalid actor description: an actor that was not stateless cannot be updated to be stateless."
+            )
+        self._check_link(actor.tenant, values.get("link", ""), actor)
+        new_revision = values["image"] != actor.image or force
+        updated = actor.replace(**values, last_update_time=self.clock())
+        if new_revision:
+            updated = updated.replace(
+                revision=actor.revision + 1, status=ActorStatus.SUBMITTED, status_message=""
+            )
+        updated = self._apply_identity(updated)
+        self.store.save_actor(updated)
+        if new_revision:
+            self.pool.request_worker(updated, stop_existing=True)
+        return updated
+
+    def delete_actor(self, actor: Actor) -> None:
+        shutting = actor.replace(status=ActorStatus.SHUTTING_DOWN)
+        self.store.save_actor(shutting)
+        self.pool.stop_actor_workers(shutting, halt=True)
+        self._finish_delete(shutting)
+
+    def _finish_delete(self, actor: Actor) -> None:
+        self.purge_messages(actor, reason="the actor was deleted")
+        self.store.delete_actor(actor.tenant, actor.id)
+
+    def _check_link(self, tenant: str, link: str, actor: Actor | None) -> None:
+        if not link:
+            return
+        if actor is not None and link == actor.id:
+            raise InvalidRequest("Invalid link parameter. An actor cannot link to itself.")
+        try:
+            self.resolve(tenant, link)
+        except ActorNotFound:
+            raise InvalidRequest(
+                "Invalid link parameter; unable to retrieve linked actor data. The link must be a valid "
+                "actor id or alias for which you have EXECUTE permission."
+            ) from None
+
+    def _apply_identity(self, actor: Actor) -> Actor:
+        """``uid``/``gid`` from the settings unless the actor runs as its image's user (§8.8)."""
+        if actor.use_container_uid or not self.settings.actor_uid:
+            return actor.replace(uid=None, gid=None)
+        return actor.replace(uid=self.settings.actor_uid, gid=self.settings.actor_gid)
+
+    def set_actor_ready(self, actor: Actor) -> None:
+        current = self.store.get_actor(actor.tenant, actor.id)
+        if current.status == ActorStatus.READY or current.revision != actor.revision:
+            return
+        if current.status == ActorStatus.SHUTTING_DOWN:
+            return
+        previous = current.status
+        ready = current.replace(status=ActorStatus.READY, status_message=" ")
+        self.store.save_actor(ready)
+        self.pm.hook.abaco_actor_status_changed(actor=ready, previous=previous.value)
+
+    def set_actor_error(self, actor: Actor, reason: str) -> None:
+        try:
+            current = self.store.get_actor(actor.tenant, actor.id)
+        except ActorNotFound:
+            return
+        if current.status == ActorStatus.SHUTTING_DOWN:
+            return
+        previous = current.status
+        failed = current.replace(status=ActorStatus.ERROR, status_message=reason)
+        self.store.save_actor(failed)
+        self.pool.stop_actor_workers(failed)
+        self.pm.hook.abaco_actor_status_changed(actor=failed, previous=previous.value)
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def send_message(
+        self,
+        actor: Actor,
+        parsed: ParsedMessage,
+        *,
+        executor: str,
+        query_metadata: dict[str, str],
+        server_metadata: dict[str, str],
+    ) -> Execution:
+        """Persist the execution and its message, queue it, ensure a worker (spec §6.2)."""
+        execution = Execution(
+            tenant=actor.tenant,
+            actor_id=actor.id,
+            id=new_id(),
+            executor=executor,
+            api_server=self.settings.resolved_api_server,
+            status=ExecutionStatus.SUBMITTED,
+            message_received_time=self.clock(),
+        )
+        metadata = dict(query_metadata)
+        metadata.update(server_metadata)
+        metadata.update(
+            {
+                "_abaco_execution_id": execution.id,
+                "_abaco_Content_Type": parsed.content_type,
+                "_abaco_actor_revision": str(actor.revision),
+            }
+        )
+        message = Message(actor.tenant, actor.id, execution.id, parsed.payload, parsed.content_type, metadata)
+        self.store.create_execution(execution, message)
+        self.queue.put(actor.dbid, execution.id)
+        self.pm.hook.abaco_execution_queued(execution=execution)
+        if not self.store.list_workers(actor.tenant, actor.id):
+            self.pool.ensure_worker(actor)
+        return execution
+
+    def message_count(self, actor: Actor) -> int:
+        return self.queue.count(actor.dbid)
+
+    def purge_messages(self, actor: Actor, reason: str = "its message was purged from the mailbox") -> int:
+        """Drop waiting messages; their executions end ``ERROR`` (Q31)."""
+        purged = self.queue.purge(actor.dbid)
+        for execution_id in purged:
+            try:
+                execution = self.store.get_execution(actor.tenant, actor.id, execution_id)
+            except AbacoError:
+                continue
+            self.store.update_execution(
+                execution.replace(status=ExecutionStatus.ERROR, status_message=f"Not run: {reason}."),
+                expected=[ExecutionStatus.SUBMITTED],
+            )
+            self.store.delete_message(actor.tenant, actor.id, execution_id)
+        return len(purged)
+
+    # -- executions --------------------------------------------------------------------------
+
+    def totals(self, actor: Actor) -> ExecutionTotals:
+        return self.store.execution_totals(actor.tenant, actor.id)
+
+    def log_expiry(self, actor: Actor) -> datetime | None:
+        """When logs written now expire (spec §8.7); ``None`` keeps them forever."""
+        settings = self.settings
+        seconds = actor.log_ex if actor.log_ex is not None else settings.log_ex
+        if actor.log_ex is not None and settings.log_ex_limit > 0 and seconds > settings.log_ex_limit:
+            seconds = settings.log_ex_limit
+        if seconds < 0:
+            return None
+        return self.clock() + timedelta(seconds=seconds)
+
+    def halt_execution(self, actor: Actor, execution: Execution) -> None:
+        if execution.status != ExecutionStatus.RUNNING:
+            raise InvalidRequest(
+                "Cannot force quit an execution not in RUNNING status. "
+                f"Execution was found in status: {execution.status.value}"
+            )
+        self.pool.halt_execution(execution.id)
+
+    def workers(self, actor: Actor) -> list[Worker]:
+        return self.store.list_workers(actor.tenant, actor.id)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend.name,
+            "location": self.backend.location,
+            "store": self.settings.resolved_database_url,
+            "queue": self.queue.name,
+        }
+
+
+def build_platform(
+    settings: Settings, pm: pluggy.PluginManager | None = None, clock: Clock = utcnow
+) -> Platform:
+    """Choose and build the store, queue and container backend the settings name."""
+    pm = pm or build_plugin_manager()
+    store = choose_store(pm, settings).factory(settings)
+    queue = choose_queue(pm, settings).factory(settings)
+    backend = choose_backend(pm, settings).factory(settings)
+    backend.ping()
+    return Platform(settings, pm, store, queue, backend, clock)

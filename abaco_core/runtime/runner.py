@@ -1,0 +1,243 @@
+"""Running one execution: one fresh container, supervised until it exits (spec §7.4, §8)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from ..actor_fields import mem_limit_bytes
+from ..environment import build_environment
+from ..errors import AbacoError, BackendError, ContainerFailed, ImageNotFound
+from ..models import Actor, Execution, ExecutionStatus, Message, Worker
+from ..records import ContainerRef, ContainerSpec, ExitInfo, RuntimeStats
+from ..timefmt import display, parse_engine_time
+
+if TYPE_CHECKING:
+    from ..platform import Platform
+
+__all__ = ["ExecutionRunner", "Outcome", "RunResult"]
+
+log = logging.getLogger(__name__)
+
+TRUNCATION_SUFFIX = " LOG LIMIT EXCEEDED; this execution log was TRUNCATED!"
+_HARD_LOG_CAP = 1_000_000
+
+
+class Outcome(StrEnum):
+    COMPLETE = "COMPLETE"  # the container ran, whatever its exit code
+    ERROR = "ERROR"  # platform failure; the execution is ERROR
+    START_FAILED = "START_FAILED"  # the container could not be started; the execution is ERROR
+    IMAGE_MISSING = "IMAGE_MISSING"  # the actor's image is gone; the execution is ERROR
+    INTERRUPTED = "INTERRUPTED"  # the platform stopped mid-run; the execution is queued again
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    execution: Execution
+    reason: str = ""
+    exit_info: ExitInfo | None = None
+
+
+def cap_logs(text: str, max_length: int) -> str:
+    if len(text) > _HARD_LOG_CAP or len(text) > max_length:
+        return text[:max_length] + TRUNCATION_SUFFIX
+    return text
+
+
+class ExecutionRunner:
+    """Supervises the container of one execution. ``halt`` and ``interrupt`` may be called
+    from other threads."""
+
+    def __init__(
+        self, platform: Platform, actor: Actor, execution: Execution, message: Message, worker: Worker
+    ):
+        self.p = platform
+        self.actor = actor
+        self.execution = execution
+        self.message = message
+        self.worker = worker
+        self.ref: ContainerRef | None = None
+        self._halted = threading.Event()
+        self._interrupted = threading.Event()
+        self._started = threading.Event()
+
+    # -- control from other threads ---------------------------------------------------------
+
+    def halt(self) -> None:
+        """Stop the container; the execution still ends ``COMPLETE`` (spec §8.11)."""
+        self._halted.set()
+        self._stop_container()
+
+    def interrupt(self) -> None:
+        """Stop the container because the platform stops; the execution will run again."""
+        self._interrupted.set()
+        self._stop_container()
+
+    def _stop_container(self) -> None:
+        if self.ref is not None:
+            try:
+                self.p.backend.stop(self.ref, grace=self.p.settings.stop_grace)
+            except AbacoError as exc:
+                log.warning("could not stop container %s: %s", self.ref.id, exc)
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def build_spec(self) -> ContainerSpec:
+        actor, settings = self.actor, self.p.settings
+        env = build_environment(
+            actor=actor, execution=self.execution, message=self.message, worker=self.worker
+        )
+        mem = actor.mem_limit if actor.mem_limit is not None else settings.mem_limit
+        cpus = actor.max_cpus if actor.max_cpus is not None else settings.max_cpus
+        user = None
+        if not actor.use_container_uid and actor.uid:
+            user = f"{actor.uid}:{actor.gid}" if actor.gid else actor.uid
+        spec = ContainerSpec(
+            image=actor.image,
+            environment=env,
+            labels={
+                "abaco.platform": self.p.instance_id,
+                "abaco.actor": actor.id,
+                "abaco.execution": self.execution.id,
+                "abaco.worker": self.worker.id,
+            },
+            name=f"abaco_{actor.id}_{self.execution.id}",
+            user=user,
+            mem_limit=mem_limit_bytes(mem),
+            cpus_nano=None if cpus in (None, -1) else int(cpus),
+            privileged=actor.privileged,
+            network=settings.container_network,
+        )
+        self.p.pm.hook.abaco_prepare_container(
+            spec=spec, actor=actor, execution=self.execution, message=self.message
+        )
+        return spec
+
+    def run(self) -> RunResult:
+        store, backend, clock = self.p.store, self.p.backend, self.p.clock
+        try:
+            spec = self.build_spec()
+            self.ref = backend.start(spec)
+        except ImageNotFound as exc:
+            return self._fail(Outcome.IMAGE_MISSING, f"Error executing container: {exc}")
+        except (ContainerFailed, BackendError) as exc:
+            return self._fail(Outcome.START_FAILED, f"Error executing container: {exc}")
+        except (AbacoError, ValueError) as exc:
+            return self._fail(Outcome.ERROR, f"Could not prepare the container: {exc}")
+        self._started.set()
+        started_mono = time.monotonic()
+        running = self.execution.replace(
+            status=ExecutionStatus.RUNNING, start_time=clock(), worker_id=self.worker.id
+        )
+        store.update_execution(running, expected=[ExecutionStatus.SUBMITTED])
+        self.execution = running
+        self.p.pm.hook.abaco_execution_started(execution=running, container=self.ref)
+        if self._interrupted.is_set() or self._halted.is_set():
+            self._stop_container()
+        try:
+            exit_info, stats = self._supervise(started_mono)
+            raw_logs = backend.logs(self.ref)
+        except AbacoError as exc:
+            self._remove()
+            return self._fail(Outcome.ERROR, f"Lost the container while it ran: {exc}")
+        supervised = time.monotonic() - started_mono
+
+        if self._interrupted.is_set() and not self._halted.is_set():
+            self._remove()
+            requeued = self.execution.replace(
+                status=ExecutionStatus.SUBMITTED, start_time=None, worker_id=None
+            )
+            store.update_execution(requeued, expected=[ExecutionStatus.RUNNING])
+            return RunResult(Outcome.INTERRUPTED, requeued, "platform shut down during the execution")
+
+        logs = cap_logs(raw_logs.decode("utf-8", errors="replace"), self.p.settings.max_log_length)
+        store.set_logs(
+            self.actor.tenant, self.actor.id, self.execution.id, logs, self.p.log_expiry(self.actor)
+        )
+        finished = self._finalize(exit_info, stats, supervised)
+        store.update_execution(finished, expected=[ExecutionStatus.RUNNING])
+        self.execution = finished
+        store.delete_message(self.actor.tenant, self.actor.id, self.execution.id)
+        self._remove()
+        return RunResult(Outcome.COMPLETE, finished, exit_info=exit_info)
+
+    def _supervise(self, started_mono: float) -> tuple[ExitInfo, RuntimeStats | None]:
+        """Wait for the exit; meanwhile sample stats each second, capture logs every
+        ``log_poll_interval`` seconds, and enforce ``max_run_time``."""
+        backend, settings = self.p.backend, self.p.settings
+        assert self.ref is not None
+        stats: RuntimeStats | None = None
+        max_run = settings.max_run_time
+        next_logs = started_mono + settings.log_poll_interval
+        stopped_for_time = False
+        while True:
+            info = backend.wait(self.ref, timeout=1.0)
+            if info is not None:
+                return info, stats
+            now = time.monotonic()
+            sample = backend.stats(self.ref)
+            if sample is not None:
+                stats = sample
+            if now >= next_logs:
+                next_logs = now + settings.log_poll_interval
+                partial = cap_logs(
+                    backend.logs(self.ref).decode("utf-8", errors="replace"), settings.max_log_length
+                )
+                self.p.store.set_logs(
+                    self.actor.tenant,
+                    self.actor.id,
+                    self.execution.id,
+                    partial,
+                    self.p.log_expiry(self.actor),
+                )
+            if max_run > 0 and not stopped_for_time and now - started_mono > max_run:
+                stopped_for_time = True
+                self._halted.set()
+                self._stop_container()
+
+    def _finalize(self, info: ExitInfo, stats: RuntimeStats | None, supervised: float) -> Execution:
+        start = info.started_at or self.execution.start_time
+        finish = info.finished_at
+        if finish is None and start is not None:
+            finish = start + timedelta(seconds=supervised)
+        state: dict[str, Any] = dict(info.state)
+        for key in ("StartedAt", "FinishedAt"):
+            if key in state:
+                state[key] = (
+                    display(parse_engine_time(state[key])) if isinstance(state[key], str) else state[key]
+                )
+        return self.execution.replace(
+            status=ExecutionStatus.COMPLETE,
+            start_time=start,
+            finish_time=finish,
+            runtime=int(supervised),
+            cpu=stats.cpu_ns if stats else 0,
+            io=stats.io_bytes if stats else 0,
+            exit_code=info.exit_code,
+            final_state=state or {"unavailable": True},
+        )
+
+    def _fail(self, outcome: Outcome, reason: str) -> RunResult:
+        failed = self.execution.replace(
+            status=ExecutionStatus.ERROR,
+            status_message=reason,
+            worker_id=self.worker.id,
+            finish_time=self.p.clock(),
+        )
+        self.p.store.update_execution(failed, expected=[ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING])
+        self.execution = failed
+        return RunResult(outcome, failed, reason)
+
+    def _remove(self) -> None:
+        if self.ref is None or self.p.settings.leave_containers:
+            return
+        try:
+            self.p.backend.remove(self.ref)
+        except AbacoError as exc:
+            log.warning("could not remove container %s: %s", self.ref.id, exc)

@@ -1,0 +1,176 @@
+"""One typed settings object, filled from ``ABACO_*`` environment variables and an optional
+TOML file (``ABACO_CONFIG``). Precedence, lowest first: defaults, the TOML file, the
+environment, explicit overrides (command-line flags).
+
+Plugins declare their own keys through the ``abaco_settings`` hook; their values live in
+:attr:`Settings.plugin` under the same names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["SettingSpec", "Settings", "load_settings", "parse_bool"]
+
+_TRUE = {"true", "1", "on", "yes"}
+_FALSE = {"false", "0", "off", "no"}
+
+
+def parse_bool(value: Any) -> bool:
+    """The tolerant boolean parser of the API and the settings (spec §2.3)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _parse_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "abaco")
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """A settings key a plugin declares: ``ABACO_<NAME>`` in the environment, ``name`` in TOML."""
+
+    name: str
+    default: Any
+    help: str = ""
+    parse: Callable[[Any], Any] = str
+
+
+@dataclass
+class Settings:
+    """Every knob of the core. Field names are the lower-case ``ABACO_*`` names."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: str = field(default_factory=_default_data_dir)
+    backend: str = "auto"
+    database_url: str | None = None
+    queue: str = "local"
+    tenant: str = "local"
+    user: str = "local"
+    api_server: str | None = None
+    case: str = "snake"
+    version: str = "0.1.0"
+    host_queues: list[str] = field(default_factory=lambda: ["default"])
+    host_id: str = "0"
+    host_ip: str = "127.0.0.1"
+    init_count: int = 1
+    max_workers_per_actor: int = 20
+    max_run_time: int = -1
+    mem_limit: str = "-1"
+    max_cpus: int = -1
+    log_ex: int = 43200
+    log_ex_limit: int = 86400
+    max_log_length: int = 1_000_000
+    max_content_length: int = 500_000_000
+    leave_containers: bool = False
+    container_network: str | None = None
+    actor_uid: str | None = None
+    actor_gid: str | None = None
+    shutdown_grace: float = 10.0
+    stop_grace: float = 10.0
+    log_poll_interval: float = 5.0
+    plugin: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{os.path.join(self.data_dir, 'abaco.db')}"
+
+    @property
+    def resolved_api_server(self) -> str:
+        if self.api_server:
+            return self.api_server.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A plugin-declared value by name."""
+        return self.plugin.get(name, default)
+
+    def validate(self) -> Settings:
+        if self.case not in ("snake", "camel"):
+            raise ConfigError(f"ABACO_CASE must be 'snake' or 'camel', not {self.case!r}")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"ABACO_PORT must be a TCP port, not {self.port}")
+        if not self.host_queues:
+            raise ConfigError("ABACO_HOST_QUEUES must name at least one queue")
+        return self
+
+
+def _field_parser(f: dataclasses.Field[Any]) -> Callable[[Any], Any]:
+    kind = str(f.type)
+    if kind.startswith("bool"):
+        return parse_bool
+    if kind.startswith("int"):
+        return int
+    if kind.startswith("float"):
+        return float
+    if kind.startswith("list"):
+        return _parse_list
+    return lambda v: None if v in ("", None) and "None" in kind else str(v)
+
+
+def load_settings(
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    plugin_specs: Iterable[SettingSpec] = (),
+    config_file: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """Build :class:`Settings` from defaults, TOML file, environment and overrides."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    path = config_file or env.get("ABACO_CONFIG")
+    if path:
+        try:
+            raw.update(tomllib.loads(Path(path).read_text()))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    specs = {spec.name: spec for spec in plugin_specs}
+    known = {f.name: f for f in dataclasses.fields(Settings) if f.name != "plugin"}
+    for key, value in env.items():
+        if key.startswith("ABACO_"):
+            name = key[len("ABACO_") :].lower()
+            if name in known or name in specs:
+                raw[name] = value
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            raw[key] = value
+
+    values: dict[str, Any] = {}
+    plugin: dict[str, Any] = {spec.name: spec.default for spec in specs.values()}
+    for name, value in raw.items():
+        try:
+            if name in known:
+                values[name] = _field_parser(known[name])(value)
+            elif name in specs:
+                plugin[name] = specs[name].parse(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid value for ABACO_{name.upper()}: {value!r} ({exc})") from exc
+    return Settings(**values, plugin=plugin).validate()
