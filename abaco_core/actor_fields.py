@@ -95,6 +95,12 @@ def _str(v: Any) -> str:
     return str(v)
 
 
+def _image(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError("not a string")
+    return v
+
+
 def _int(v: Any) -> int:
     if isinstance(v, bool):
         raise ValueError("not an integer")
@@ -168,7 +174,7 @@ def _type(v: Any) -> str:
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
-    "image": _str,
+    "image": _image,
     "name": _str,
     "description": _str,
     "stateless": _bool,

@@ -209,13 +209,20 @@ def docker_state(raw: Mapping[str, Any] | None, **overrides: Any) -> dict[str, A
 
 
 def exit_info(state: Mapping[str, Any], exit_code: int | None = None) -> ExitInfo:
-    """:class:`ExitInfo` from a Docker-shaped state (``exit_code`` wins when given)."""
+    """:class:`ExitInfo` from a Docker-shaped state (``exit_code`` wins when given); ``state``
+    is kept as the engine reported it."""
     code = int(state.get("ExitCode") or 0) if exit_code is None else int(exit_code)
+    started = parse_engine_time(state.get("StartedAt"))
+    finished = parse_engine_time(state.get("FinishedAt"))
+    if started is not None and finished is not None and finished < started:
+        # podman records StartedAt after the process is already running, so a process that
+        # ends within microseconds "finishes" before it "started"; never report a negative run
+        finished = started
     return ExitInfo(
         exit_code=code,
         oom_killed=bool(state.get("OOMKilled")),
-        started_at=parse_engine_time(state.get("StartedAt")),
-        finished_at=parse_engine_time(state.get("FinishedAt")),
+        started_at=started,
+        finished_at=finished,
         state=dict(state),
     )
 

@@ -23,7 +23,7 @@ _app_numbers = itertools.count()
 def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
     """Build the API on a started or not-yet-started platform (nothing happens at import)."""
     settings = platform.settings
-    app = Sanic(name or f"abaco{next(_app_numbers)}")
+    app = Sanic(name or f"abaco{next(_app_numbers)}", configure_logging=False)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = max(settings.max_content_length, 1 << 20) + (1 << 20)
     app.config.MOTD = False

@@ -31,7 +31,7 @@ def test_messages_accepted_before_a_restart_run_after_it(abaco_factory, tmp_path
     again = abaco_factory(engine, data_dir=data_dir)
     for i, eid in enumerate(sent):
         execution = again.wait_execution(aid, eid, timeout=120)
-        assert execution["status"] == "COMPLETE", execution
+        assert execution["status"] == "COMPLETE", (execution["status_message"], again.log()[-3000:])
         assert f"message {i}" in again.logs(aid, eid)
     summary = again.client.get(f"/actors/{aid}/executions").json()["result"]
     assert [e["id"] for e in summary["executions"]] == sent
