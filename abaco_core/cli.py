@@ -50,7 +50,7 @@ def _up(args: argparse.Namespace) -> int:
     desc = platform.describe()
 
     @app.after_server_start
-    async def _announce(app) -> None:  # noqa: ANN001
+    async def _announce(app) -> None:
         print(
             f"abaco {settings.version} listening on http://{settings.host}:{settings.port} "
             f"(backend {desc['backend']} at {desc['location']}; store {desc['store']}; queue {desc['queue']}; "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import AbacoProcess, engine_available  # noqa: E402
+from tests.conftest import AbacoProcess, engine_available
 
 IMAGE = "abaco-test/busybox:1"
 

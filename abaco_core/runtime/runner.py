@@ -168,38 +168,36 @@ class ExecutionRunner:
         return RunResult(Outcome.COMPLETE, finished, exit_info=exit_info)
 
     def _supervise(self, started_mono: float) -> tuple[ExitInfo, RuntimeStats | None]:
-        """Wait for the exit; meanwhile sample stats each second, capture logs every
-        ``log_poll_interval`` seconds, and enforce ``max_run_time``."""
+        """Wait for the exit; meanwhile capture logs every ``log_poll_interval`` seconds and
+        enforce ``max_run_time``. Stats are sampled by a separate thread, because one sample
+        may take up to a second on some engines and must never delay noticing the exit."""
         backend, settings = self.p.backend, self.p.settings
         assert self.ref is not None
-        stats: RuntimeStats | None = None
+        sampler = _StatsSampler(backend, self.ref)
+        sampler.start()
         max_run = settings.max_run_time
         next_logs = started_mono + settings.log_poll_interval
         stopped_for_time = False
-        while True:
-            info = backend.wait(self.ref, timeout=1.0)
-            if info is not None:
-                return info, stats
-            now = time.monotonic()
-            sample = backend.stats(self.ref)
-            if sample is not None:
-                stats = sample
-            if now >= next_logs:
-                next_logs = now + settings.log_poll_interval
-                partial = cap_logs(
-                    backend.logs(self.ref).decode("utf-8", errors="replace"), settings.max_log_length
-                )
-                self.p.store.set_logs(
-                    self.actor.tenant,
-                    self.actor.id,
-                    self.execution.id,
-                    partial,
-                    self.p.log_expiry(self.actor),
-                )
-            if max_run > 0 and not stopped_for_time and now - started_mono > max_run:
-                stopped_for_time = True
-                self._halted.set()
-                self._stop_container()
+        try:
+            while True:
+                info = backend.wait(self.ref, timeout=1.0)
+                if info is not None:
+                    return info, sampler.latest
+                now = time.monotonic()
+                if now >= next_logs:
+                    next_logs = now + settings.log_poll_interval
+                    partial = cap_logs(
+                        backend.logs(self.ref).decode("utf-8", errors="replace"), settings.max_log_length
+                    )
+                    self.p.store.set_logs(
+                        self.actor.tenant, self.actor.id, self.execution.id, partial, self.p.log_expiry(self.actor)
+                    )
+                if max_run > 0 and not stopped_for_time and now - started_mono > max_run:
+                    stopped_for_time = True
+                    self._halted.set()
+                    self._stop_container()
+        finally:
+            sampler.done.set()
 
     def _finalize(self, info: ExitInfo, stats: RuntimeStats | None, supervised: float) -> Execution:
         start = info.started_at or self.execution.start_time
@@ -241,3 +239,28 @@ class ExecutionRunner:
             self.p.backend.remove(self.ref)
         except AbacoError as exc:
             log.warning("could not remove container %s: %s", self.ref.id, exc)
+
+
+class _StatsSampler(threading.Thread):
+    """Samples a running container's cumulative figures about once a second."""
+
+    def __init__(self, backend: object, ref: ContainerRef, interval: float = 1.0) -> None:
+        super().__init__(name=f"stats-{ref.id[:12]}", daemon=True)
+        self.backend = backend
+        self.ref = ref
+        self.interval = interval
+        self.done = threading.Event()
+        self.latest: RuntimeStats | None = None
+
+    def run(self) -> None:
+        # the first sample comes a little after the start: most short runs never need one
+        while not self.done.wait(self.interval):
+            try:
+                sample = self.backend.stats(self.ref)  # type: ignore[attr-defined]
+            except AbacoError:
+                return
+            if sample is None:
+                return
+            # figures are cumulative; an engine may report zeros once the container exited
+            if self.latest is None or sample.cpu_ns >= self.latest.cpu_ns:
+                self.latest = sample

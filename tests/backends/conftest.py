@@ -82,7 +82,10 @@ def _build_backend(name: str) -> ContainerBackend | str:
 
 @pytest.fixture(
     scope="session",
-    params=[pytest.param("docker", marks=pytest.mark.docker), pytest.param("podman", marks=pytest.mark.podman)],
+    params=[
+        pytest.param("docker", marks=pytest.mark.docker),
+        pytest.param("podman", marks=pytest.mark.podman),
+    ],
 )
 def backend(request: pytest.FixtureRequest) -> ContainerBackend:
     """A ready backend per engine, shared by the session."""
@@ -130,7 +133,9 @@ class Runner:
         self.started.append(ref)
         return ref
 
-    def run(self, image: str, environment: dict[str, str | None] | None = None, timeout: float = 30, **kwargs) -> Run:
+    def run(
+        self, image: str, environment: dict[str, str | None] | None = None, timeout: float = 30, **kwargs
+    ) -> Run:
         """Start, wait (at most ``timeout`` s) and read the logs."""
         ref = self.start(image, environment, **kwargs)
         exit_info = self.backend.wait(ref, timeout=timeout)

@@ -148,7 +148,9 @@ def test_exit_codes_state_and_stderr(backend: ContainerBackend, runner: Runner) 
 
 
 def test_logs_are_byte_exact(backend: ContainerBackend, runner: Runner) -> None:
-    script = r"printf 'tab\there\r\nctrl\001\002\033[0m\nutf8 \303\251\342\234\223\n'; printf 'no newline at end'"
+    script = (
+        r"printf 'tab\there\r\nctrl\001\002\033[0m\nutf8 \303\251\342\234\223\n'; printf 'no newline at end'"
+    )
     run = runner.run(SH, {"SCRIPT": script})
     assert run.exit is not None and run.exit.exit_code == 0
     assert run.logs == b"tab\there\r\nctrl\x01\x02\x1b[0m\nutf8 \xc3\xa9\xe2\x9c\x93\nno newline at end"
@@ -156,7 +158,12 @@ def test_logs_are_byte_exact(backend: ContainerBackend, runner: Runner) -> None:
 
 def test_large_log_output(backend: ContainerBackend, runner: Runner) -> None:
     # 3000 lines (~200 kB) interleaved from one stream: every byte, in order
-    run = runner.run(SH, {"SCRIPT": "i=0; while [ $i -lt 3000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz0123456789; i=$((i+1)); done"})
+    run = runner.run(
+        SH,
+        {
+            "SCRIPT": "i=0; while [ $i -lt 3000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz0123456789; i=$((i+1)); done"
+        },
+    )
     expected = b"".join(b"line-%d-abcdefghijklmnopqrstuvwxyz0123456789\n" % i for i in range(3000))
     assert run.logs == expected
 
@@ -297,7 +304,10 @@ def test_bind_mounts_ro_and_rw(backend: ContainerBackend, runner: Runner, tmp_pa
     run = runner.run(
         SH,
         {"SCRIPT": script},
-        mounts=[Mount(str(ro_dir), "/data/in", read_only=True), Mount(str(rw_dir), "/data/out", read_only=False)],
+        mounts=[
+            Mount(str(ro_dir), "/data/in", read_only=True),
+            Mount(str(rw_dir), "/data/out", read_only=False),
+        ],
     )
     assert run.text == "from the host\nrw-ok\nro-refused\n"
     assert (rw_dir / "out.txt").read_text() == "written\n"
@@ -329,7 +339,9 @@ def test_privileges_pids_and_network(backend: ContainerBackend, runner: Runner) 
 def test_stats_of_busy_container(backend: ContainerBackend, runner: Runner) -> None:
     ref = runner.start(SH, {"SCRIPT": "while :; do :; done"})
     started = time.monotonic()
-    sample = wait_until(lambda: (s := backend.stats(ref)) is not None and s.cpu_ns > 50_000_000 and s, timeout=5)
+    sample = wait_until(
+        lambda: (s := backend.stats(ref)) is not None and s.cpu_ns > 50_000_000 and s, timeout=5
+    )
     assert sample, "no positive CPU figure within 5 s"
     assert sample.cpu_ns > 50_000_000
     assert sample.memory_bytes > 0

@@ -37,5 +37,5 @@ def test_messages_accepted_before_a_restart_run_after_it(abaco_factory, tmp_path
     assert [e["id"] for e in summary["executions"]] == sent
     # a stateful actor runs strictly in order, never overlapping
     runs = [again.client.get(f"/actors/{aid}/executions/{eid}").json()["result"] for eid in sent]
-    for earlier, later in zip(runs, runs[1:]):
+    for earlier, later in zip(runs, runs[1:], strict=False):
         assert earlier["finish_time"] <= later["start_time"], (earlier, later)
