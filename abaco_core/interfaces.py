@@ -136,10 +136,24 @@ class Store(Protocol):
     def expire_logs(self, now: datetime) -> int:
         """Delete expired logs; return how many."""
 
+    # results
+    def add_result(
+        self, tenant: str, actor_id: str, execution_id: str, data: bytes, created: datetime
+    ) -> None:
+        """Append one result (a datagram the container sent) to the execution's results."""
+
+    def pop_result(self, tenant: str, actor_id: str, execution_id: str, not_before: datetime) -> bytes | None:
+        """Remove and return the oldest result created at or after ``not_before`` (older ones
+        have expired), or ``None``. Concurrent pops never return the same result twice."""
+
+    def expire_results(self, before: datetime) -> int:
+        """Delete results created before ``before``; return how many."""
+
     # workers
     def add_worker(self, worker: Worker, *, max_workers: int | None = None) -> bool:
         """Insert a worker unless the actor already has ``max_workers`` workers (atomically);
-        return whether it was inserted."""
+        return whether it was inserted. ``False`` too when the actor does not exist (a late
+        worker never outlives a concurrent ``delete_actor``)."""
 
     def get_worker(self, tenant: str, actor_id: str, worker_id: str) -> Worker:
         """Raise :class:`WorkerNotFound`."""
@@ -149,7 +163,8 @@ class Store(Protocol):
     def save_worker(self, worker: Worker) -> None:
         """Overwrite; raise :class:`WorkerNotFound` if it was deleted meanwhile."""
 
-    def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None: ...
+    def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None:
+        """Deleting a missing worker (like a missing actor or message) is a no-op."""
 
 
 @runtime_checkable

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +15,7 @@ import pluggy
 
 from .actor_fields import ActorFields
 from .clock import Clock, utcnow
-from .errors import AbacoError, ActorNotFound, InvalidRequest
+from .errors import AbacoError, ActorNotFound, InvalidRequest, NotFound
 from .ids import is_hashid, new_id
 from .interfaces import ContainerBackend, Queue, Store
 from .messages import ParsedMessage
@@ -20,11 +23,35 @@ from .models import Actor, ActorStatus, Execution, ExecutionStatus, Message, Wor
 from .plugins import build_plugin_manager, choose_backend, choose_queue, choose_store
 from .records import ExecutionTotals
 from .runtime.pool import WorkerPool
+from .runtime.signals import ExecutionSignals
 from .settings import Settings
 
-__all__ = ["Platform", "build_platform"]
+__all__ = ["Platform", "build_platform", "parse_mounts"]
 
 log = logging.getLogger(__name__)
+
+
+def parse_mounts(entries: list[str], actor: Actor) -> list[dict[str, str]]:
+    """``host_path:container_path:mode`` entries with ``{username}``, ``{tenant_id}`` and
+    ``{tasdir}`` tokens (spec §8.9); malformed entries and ``{tasdir}`` entries of an actor
+    without one are skipped; the mode is honoured (Q19), read-only unless ``rw``."""
+    mounts = []
+    for entry in entries:
+        parts = entry.strip().split(":")
+        if len(parts) != 3 or not parts[0] or not parts[1] or parts[2] not in ("ro", "rw"):
+            log.warning("skipping malformed mount %r (host_path:container_path:ro|rw)", entry)
+            continue
+        if "{tasdir}" in entry and not actor.tasdir:
+            continue
+        values = {"username": actor.owner, "tenant_id": actor.tenant, "tasdir": actor.tasdir or ""}
+        host, container = (
+            p.replace("{username}", values["username"])
+            .replace("{tenant_id}", values["tenant_id"])
+            .replace("{tasdir}", values["tasdir"])
+            for p in parts[:2]
+        )
+        mounts.append({"host_path": host, "container_path": container, "mode": parts[2]})
+    return mounts
 
 
 class Platform:
@@ -46,6 +73,9 @@ class Platform:
         #: labels this platform's containers so a restart can find its orphans
         self.instance_id = hashlib.sha256(settings.resolved_database_url.encode()).hexdigest()[:16]
         self.pool = WorkerPool(self)
+        self.signals = ExecutionSignals()
+        self._housekeeper: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -53,7 +83,16 @@ class Platform:
         """Recover from whatever the previous process left, then serve."""
         self.store.migrate()
         self.recover()
+        self._housekeeper = threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True)
+        self._housekeeper.start()
         self.pm.hook.abaco_startup(settings=self.settings)
+
+    def _housekeeping_loop(self) -> None:
+        while not self._stopping.wait(self.settings.housekeeping_interval):
+            try:
+                self.housekeeping()
+            except AbacoError as exc:
+                log.warning("housekeeping failed: %s", exc)
 
     def recover(self) -> None:
         """Make the records match reality after a restart (or a crash): workers of the dead
@@ -66,6 +105,7 @@ class Platform:
                 log.warning("could not remove orphaned container %s: %s", ref.id, exc)
         for worker in self.store.list_workers(None):
             self.store.delete_worker(worker.tenant, worker.actor_id, worker.id)
+        shutil.rmtree(os.path.join(self.settings.data_dir, "run"), ignore_errors=True)
         self.queue.recover()
         pending = self.store.executions_with_status([ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING])
         actors: dict[tuple[str, str], Actor] = {}
@@ -89,6 +129,7 @@ class Platform:
                 self.pool.ensure_worker(actor)
 
     def stop(self) -> None:
+        self._stopping.set()
         self.pool.shutdown(self.settings.shutdown_grace)
         self.pm.hook.abaco_shutdown()
         for component in (self.queue, self.store, self.backend):
@@ -174,10 +215,21 @@ class Platform:
             ) from None
 
     def _apply_identity(self, actor: Actor) -> Actor:
-        """``uid``/``gid`` from the settings unless the actor runs as its image's user (§8.8)."""
+        """``uid``/``gid`` (§8.8) and ``mounts`` (§8.9), computed from the settings at every
+        registration and update."""
+        mounts = parse_mounts(self.settings.global_mounts, actor)
+        if actor.privileged:
+            mounts += parse_mounts(self.settings.privileged_mounts, actor)
+            mounts.append(
+                {"host_path": self.backend_socket(), "container_path": "/var/run/docker.sock", "mode": "rw"}
+            )
         if actor.use_container_uid or not self.settings.actor_uid:
-            return actor.replace(uid=None, gid=None)
-        return actor.replace(uid=self.settings.actor_uid, gid=self.settings.actor_gid)
+            return actor.replace(uid=None, gid=None, mounts=mounts)
+        return actor.replace(uid=self.settings.actor_uid, gid=self.settings.actor_gid, mounts=mounts)
+
+    def backend_socket(self) -> str:
+        location = self.backend.location
+        return location[len("unix://") :] if location.startswith("unix://") else "/var/run/docker.sock"
 
     def set_actor_ready(self, actor: Actor) -> None:
         current = self.store.get_actor(actor.tenant, actor.id)
@@ -257,6 +309,7 @@ class Platform:
                 expected=[ExecutionStatus.SUBMITTED],
             )
             self.store.delete_message(actor.tenant, actor.id, execution_id)
+            self.signals.notify(execution_id)
         return len(purged)
 
     # -- executions --------------------------------------------------------------------------
@@ -281,6 +334,23 @@ class Platform:
                 f"Execution was found in status: {execution.status.value}"
             )
         self.pool.halt_execution(execution.id)
+
+    def pop_result(self, actor: Actor, execution: Execution) -> bytes | None:
+        not_before = self.clock() - timedelta(seconds=self.settings.results_ttl)
+        return self.store.pop_result(actor.tenant, actor.id, execution.id, not_before)
+
+    def set_state(self, actor: Actor, state: Any) -> Actor:
+        if actor.stateless:
+            raise NotFound("actor is stateless.")
+        updated = actor.replace(state=state)
+        self.store.save_actor(updated)
+        return updated
+
+    def housekeeping(self) -> None:
+        """Expire logs and results (spec §8.6–8.7)."""
+        now = self.clock()
+        self.store.expire_logs(now)
+        self.store.expire_results(now - timedelta(seconds=self.settings.results_ttl))
 
     def workers(self, actor: Actor) -> list[Worker]:
         return self.store.list_workers(actor.tenant, actor.id)

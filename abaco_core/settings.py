@@ -94,6 +94,17 @@ class Settings:
     shutdown_grace: float = 10.0
     stop_grace: float = 10.0
     log_poll_interval: float = 5.0
+    results_ttl: int = 3600
+    sync_timeout: float = 300.0
+    sync_max_queued: int = 3
+    cap_drop: list[str] = field(
+        default_factory=lambda: ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT", "SETFCAP"]
+    )
+    pids_limit: int = 4096
+    no_new_privileges: bool = True
+    global_mounts: list[str] = field(default_factory=list)
+    privileged_mounts: list[str] = field(default_factory=list)
+    housekeeping_interval: float = 60.0
     plugin: dict[str, Any] = field(default_factory=dict)
 
     @property

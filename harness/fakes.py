@@ -51,6 +51,7 @@ class MemoryStore:
         self.messages: dict[tuple[str, str, str], Message] = {}
         self.logs: dict[tuple[str, str, str], tuple[str, datetime | None]] = {}
         self.workers: dict[tuple[str, str, str], Worker] = {}
+        self.results: dict[tuple[str, str, str], list[tuple[datetime, bytes]]] = {}
 
     def migrate(self) -> None:
         pass
@@ -92,7 +93,7 @@ class MemoryStore:
     def delete_actor(self, tenant: str, actor_id: str) -> None:
         with self._lock:
             self.actors.pop((tenant, actor_id), None)
-            for table in (self.workers, self.logs, self.messages):
+            for table in (self.workers, self.logs, self.messages, self.results):
                 for key in [k for k in table if k[:2] == (tenant, actor_id)]:
                     del table[key]
 
@@ -179,8 +180,32 @@ class MemoryStore:
                 del self.logs[key]
             return len(gone)
 
+    def add_result(self, tenant: str, actor_id: str, execution_id: str, data: bytes, created: datetime) -> None:
+        with self._lock:
+            self.results.setdefault((tenant, actor_id, execution_id), []).append((created, bytes(data)))
+
+    def pop_result(self, tenant: str, actor_id: str, execution_id: str, not_before: datetime) -> bytes | None:
+        with self._lock:
+            queue = self.results.get((tenant, actor_id, execution_id), [])
+            while queue:
+                created, data = queue.pop(0)
+                if created >= not_before:
+                    return data
+            return None
+
+    def expire_results(self, before: datetime) -> int:
+        with self._lock:
+            gone = 0
+            for key, queue in self.results.items():
+                kept = [(c, d) for c, d in queue if c >= before]
+                gone += len(queue) - len(kept)
+                self.results[key] = kept
+            return gone
+
     def add_worker(self, worker: Worker, *, max_workers: int | None = None) -> bool:
         with self._lock:
+            if (worker.tenant, worker.actor_id) not in self.actors:
+                return False
             if max_workers is not None:
                 have = sum(1 for k in self.workers if k[:2] == (worker.tenant, worker.actor_id))
                 if have >= max_workers:

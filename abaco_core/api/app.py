@@ -30,6 +30,7 @@ def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
     app.config.ACCESS_LOG = False
     app.config.TOUCHUP = False
     app.config.AUTO_EXTEND = False
+    app.config.RESPONSE_TIMEOUT = settings.sync_timeout + 30
     app.ctx.platform = platform
     app.ctx.views = Views(settings.resolved_api_server, settings.case)
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Awaitable, Callable
 
 from sanic import Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, raw
 
 from ..actor_fields import parse_actor_fields
-from ..errors import ExecutionNotFound, InvalidRequest, MethodNotAllowed, WorkerNotFound
+from ..errors import ExecutionNotFound, InvalidRequest, MethodNotAllowed, NotFound, WorkerNotFound
 from ..messages import parse_message, query_metadata
-from ..models import Actor, Execution
+from ..models import Actor, Execution, ExecutionStatus
 from ..platform import Platform
-from .envelope import ok
+from ..settings import parse_bool
+from .envelope import error, ok
 from .errors import WRONG_METHOD
 from .requests import field_source, form_lists, identity, query_lists
 
@@ -116,6 +119,9 @@ async def send_message(request: Request, actor_id: str) -> HTTPResponse:
         form=form_lists(request),
         max_content_length=p.settings.max_content_length,
     )
+    synchronous = _is_true(query.get("_abaco_synchronous", [""])[0])
+    if synchronous and p.message_count(actor) > p.settings.sync_max_queued:
+        raise InvalidRequest("Cannot issue synchronous execution when actor message queue > 0.")
     execution = p.send_message(
         actor,
         parsed,
@@ -126,7 +132,57 @@ async def send_message(request: Request, actor_id: str) -> HTTPResponse:
             "_abaco_api_server": p.settings.resolved_api_server,
         },
     )
+    if synchronous:
+        return await _wait_synchronous(p, actor, execution)
     return _ok(request, request.app.ctx.views.message_accepted(actor, execution, parsed.shown))
+
+
+def _is_true(value: str) -> bool:
+    try:
+        return parse_bool(value)
+    except ValueError:
+        return False
+
+
+async def _wait_synchronous(p: Platform, actor: Actor, execution: Execution) -> HTTPResponse:
+    """Block until the execution's first result, or its end (spec §6.5, Q6)."""
+    eid = execution.id
+    wake = p.signals.register(eid)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + p.settings.sync_timeout
+    try:
+        while True:
+            wake.clear()
+            data = p.pop_result(actor, execution)
+            if data is not None:
+                return raw(data, content_type="application/octet-stream")
+            current = p.store.get_execution(actor.tenant, actor.id, eid)
+            if current.status == ExecutionStatus.COMPLETE:
+                data = p.pop_result(actor, execution)
+                if data is not None:
+                    return raw(data, content_type="application/octet-stream")
+                logs = p.store.get_logs(actor.tenant, actor.id, eid, p.clock())
+                return raw(logs.encode(), content_type="text/html; charset=utf-8")
+            if current.status == ExecutionStatus.ERROR:
+                return error(
+                    p.settings.version,
+                    f"Execution {eid} of actor {actor.id} ended in ERROR: {current.status_message}",
+                    500,
+                )
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return error(
+                    p.settings.version,
+                    f"Execution {eid} of actor {actor.id} did not complete within {p.settings.sync_timeout:g} "
+                    f"seconds; it is still {current.status.value}. Poll /actors/v2/{actor.id}/executions/{eid}.",
+                    504,
+                )
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=min(0.1, remaining))
+            except TimeoutError:
+                pass
+    finally:
+        p.signals.unregister(eid, wake)
 
 
 async def purge_messages(request: Request, actor_id: str) -> HTTPResponse:
@@ -169,6 +225,41 @@ async def get_logs(request: Request, actor_id: str, execution_id: str) -> HTTPRe
     return _ok(request, request.app.ctx.views.logs(actor, execution.id, logs), "Logs retrieved successfully.")
 
 
+async def get_result(request: Request, actor_id: str, execution_id: str) -> HTTPResponse:
+    """Pop one result; an empty body when there is none (spec §5.7)."""
+    p = _platform(request)
+    actor = _actor(request, actor_id)
+    execution = _execution(request, actor, execution_id)
+    data = p.pop_result(actor, execution)
+    return raw(data or b"", content_type="application/octet-stream")
+
+
+# -- state --------------------------------------------------------------------------------------
+
+
+async def get_state(request: Request, actor_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    return _ok(request, {"state": actor.state}, "Actor state retrieved successfully.")
+
+
+async def set_state(request: Request, actor_id: str) -> HTTPResponse:
+    p = _platform(request)
+    actor = _actor(request, actor_id)
+    if actor.stateless:
+        raise NotFound("actor is stateless.")
+    try:
+        state = json.loads(request.body) if request.body else _NO_STATE
+    except (ValueError, UnicodeDecodeError):
+        state = _NO_STATE
+    if state is _NO_STATE:
+        raise InvalidRequest("Invalid actor state description: state must be JSON serializable.")
+    updated = p.set_state(actor, state)
+    return _ok(request, request.app.ctx.views.actor(updated), "State updated successfully.")
+
+
+_NO_STATE = object()
+
+
 # -- workers ------------------------------------------------------------------------------------
 
 
@@ -195,6 +286,9 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ("/<actor_id:str>/executions", {"GET": list_executions}),
     ("/<actor_id:str>/executions/<execution_id:str>", {"GET": get_execution, "DELETE": halt_execution}),
     ("/<actor_id:str>/executions/<execution_id:str>/logs", {"GET": get_logs}),
+    # POST too: the seed document's curl example sends its request with -d
+    ("/<actor_id:str>/executions/<execution_id:str>/results", {"GET": get_result, "POST": get_result}),
+    ("/<actor_id:str>/state", {"GET": get_state, "POST": set_state}),
     ("/<actor_id:str>/workers", {"GET": list_workers}),
     ("/<actor_id:str>/workers/<worker_id:str>", {"GET": get_worker}),
 ]

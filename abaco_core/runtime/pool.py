@@ -7,6 +7,8 @@ nothing forks per execution (DESIGN.md, decision 4).
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -134,6 +136,7 @@ class WorkerPool:
         with self._lock:
             self._threads.pop(thread.worker.id, None)
         self._delete_record(thread.worker)
+        shutil.rmtree(os.path.join(self.p.settings.data_dir, "run", thread.worker.id), ignore_errors=True)
 
     def halt_execution(self, execution_id: str) -> bool:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -11,11 +12,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from ..actor_fields import mem_limit_bytes
-from ..environment import build_environment
+from ..environment import BINARY, build_environment
 from ..errors import AbacoError, BackendError, ContainerFailed, ImageNotFound
 from ..models import Actor, Execution, ExecutionStatus, Message, Worker
-from ..records import ContainerRef, ContainerSpec, ExitInfo, RuntimeStats
+from ..records import ContainerRef, ContainerSpec, ExitInfo, Mount, RuntimeStats
 from ..timefmt import display, parse_engine_time
+from .channels import FIFO_MOUNT, RESULTS_MOUNT, BinaryFifo, ResultsSocket
 
 if TYPE_CHECKING:
     from ..platform import Platform
@@ -66,13 +68,17 @@ class ExecutionRunner:
         self._halted = threading.Event()
         self._interrupted = threading.Event()
         self._started = threading.Event()
+        self._exited = threading.Event()
+        self.fifo: BinaryFifo | None = None
+        self.results: ResultsSocket | None = None
 
     # -- control from other threads ---------------------------------------------------------
 
     def halt(self) -> None:
-        """Stop the container; the execution still ends ``COMPLETE`` (spec §8.11)."""
+        """Stop the container, in the background; the execution still ends ``COMPLETE``
+        (spec §8.11). Returns at once: a stop may take the engine's grace period."""
         self._halted.set()
-        self._stop_container()
+        threading.Thread(target=self._stop_container, name="halt", daemon=True).start()
 
     def interrupt(self) -> None:
         """Stop the container because the platform stops; the execution will run again."""
@@ -113,6 +119,13 @@ class ExecutionRunner:
             cpus_nano=None if cpus in (None, -1) else int(cpus),
             privileged=actor.privileged,
             network=settings.container_network,
+            mounts=[
+                Mount(m["host_path"], m["container_path"], read_only=m.get("mode", "ro") != "rw")
+                for m in actor.mounts
+            ],
+            no_new_privileges=settings.no_new_privileges and not actor.privileged,
+            cap_drop=() if actor.privileged else tuple(settings.cap_drop),
+            pids_limit=settings.pids_limit if settings.pids_limit > 0 else None,
         )
         self.p.pm.hook.abaco_prepare_container(
             spec=spec, actor=actor, execution=self.execution, message=self.message
@@ -123,14 +136,20 @@ class ExecutionRunner:
         store, backend, clock = self.p.store, self.p.backend, self.p.clock
         try:
             spec = self.build_spec()
+            self._open_channels(spec)
             self.ref = backend.start(spec)
         except ImageNotFound as exc:
+            self._close_channels()
             return self._fail(Outcome.IMAGE_MISSING, f"Error executing container: {exc}")
         except (ContainerFailed, BackendError) as exc:
+            self._close_channels()
             return self._fail(Outcome.START_FAILED, f"Error executing container: {exc}")
-        except (AbacoError, ValueError) as exc:
+        except (AbacoError, ValueError, OSError) as exc:
+            self._close_channels()
             return self._fail(Outcome.ERROR, f"Could not prepare the container: {exc}")
         self._started.set()
+        if self.fifo is not None:
+            self.fifo.feed(lambda: not self._exited.is_set())
         started_mono = time.monotonic()
         running = self.execution.replace(
             status=ExecutionStatus.RUNNING, start_time=clock(), worker_id=self.worker.id
@@ -142,11 +161,17 @@ class ExecutionRunner:
             self._stop_container()
         try:
             exit_info, stats = self._supervise(started_mono)
+            self._exited.set()
             raw_logs = backend.logs(self.ref)
         except AbacoError as exc:
+            self._exited.set()
+            self._close_channels()
             self._remove()
             return self._fail(Outcome.ERROR, f"Lost the container while it ran: {exc}")
         supervised = time.monotonic() - started_mono
+        # results sent up to the exit are stored before the execution is final (sync messages
+        # look for one when they see COMPLETE)
+        self._close_channels()
 
         if self._interrupted.is_set() and not self._halted.is_set():
             self._remove()
@@ -163,9 +188,35 @@ class ExecutionRunner:
         finished = self._finalize(exit_info, stats, supervised)
         store.update_execution(finished, expected=[ExecutionStatus.RUNNING])
         self.execution = finished
+        self.p.signals.notify(finished.id)
         store.delete_message(self.actor.tenant, self.actor.id, self.execution.id)
         self._remove()
         return RunResult(Outcome.COMPLETE, finished, exit_info=exit_info)
+
+    def _open_channels(self, spec: ContainerSpec) -> None:
+        """The results socket (always) and the FIFO (binary messages), mounted at the
+        contract paths; they live under the data dir, per worker and execution."""
+        base = os.path.join(self.p.settings.data_dir, "run", self.worker.id)
+        tenant, actor_id, execution_id = self.actor.tenant, self.actor.id, self.execution.id
+
+        def store_result(data: bytes) -> None:
+            self.p.store.add_result(tenant, actor_id, execution_id, data, self.p.clock())
+            self.p.signals.notify(execution_id)
+
+        self.results = ResultsSocket(os.path.join(base, f"{execution_id}.sock"), store_result)
+        spec.mounts.append(Mount(self.results.path, RESULTS_MOUNT, read_only=False))
+        if self.message.content_type == BINARY:
+            self.fifo = BinaryFifo(os.path.join(base, f"{execution_id}.fifo"), bytes(self.message.payload))
+            spec.mounts.append(Mount(self.fifo.path, FIFO_MOUNT, read_only=True))
+
+    def _close_channels(self) -> None:
+        for channel in (self.fifo, self.results):
+            if channel is not None:
+                try:
+                    channel.close()
+                except OSError as exc:
+                    log.warning("closing %s: %s", channel.path, exc)
+        self.fifo = self.results = None
 
     def _supervise(self, started_mono: float) -> tuple[ExitInfo, RuntimeStats | None]:
         """Wait for the exit; meanwhile capture logs every ``log_poll_interval`` seconds and
@@ -190,7 +241,11 @@ class ExecutionRunner:
                         backend.logs(self.ref).decode("utf-8", errors="replace"), settings.max_log_length
                     )
                     self.p.store.set_logs(
-                        self.actor.tenant, self.actor.id, self.execution.id, partial, self.p.log_expiry(self.actor)
+                        self.actor.tenant,
+                        self.actor.id,
+                        self.execution.id,
+                        partial,
+                        self.p.log_expiry(self.actor),
                     )
                 if max_run > 0 and not stopped_for_time and now - started_mono > max_run:
                     stopped_for_time = True
@@ -230,6 +285,7 @@ class ExecutionRunner:
         )
         self.p.store.update_execution(failed, expected=[ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING])
         self.execution = failed
+        self.p.signals.notify(failed.id)
         return RunResult(outcome, failed, reason)
 
     def _remove(self) -> None:

@@ -8,68 +8,18 @@ skipped, or fail when ``ABACO_REQUIRE_POSTGRES=1`` (as in CI).
 
 from __future__ import annotations
 
-import functools
-import os
-import uuid
 from collections.abc import Callable, Iterator
-from urllib.parse import quote, urlencode
 
 import pytest
-
 from abaco_peewee.store import PeeweeStore
-
-DEFAULT_POSTGRES_URL = "postgresql://abaco:abaco@127.0.0.1:5432/abaco_test"
-
-
-def postgres_base_url() -> str:
-    return os.environ.get("ABACO_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
-
-
-@functools.cache
-def _postgres_problem() -> str | None:
-    import psycopg2
-
-    try:
-        conn = psycopg2.connect(postgres_base_url(), connect_timeout=3)
-    except psycopg2.Error as exc:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    conn.close()
-    return None
-
-
-def require_postgres() -> None:
-    problem = _postgres_problem()
-    if problem is None:
-        return
-    message = (
-        f"PostgreSQL at {postgres_base_url().rsplit('@', 1)[-1]} is unreachable ({problem}); "
-        "start it with scripts/start-postgres.sh"
-    )
-    if os.environ.get("ABACO_REQUIRE_POSTGRES") == "1":
-        pytest.fail(message + " (ABACO_REQUIRE_POSTGRES=1)", pytrace=False)
-    pytest.skip(message)
-
-
-def with_search_path(url: str, schema: str) -> str:
-    separator = "&" if "?" in url else "?"
-    return url + separator + urlencode({"options": f"-c search_path={schema}"}, quote_via=quote)
+from peewee_dbs import fresh_schema
 
 
 @pytest.fixture
 def postgresql_url() -> Iterator[str]:
     """A URL whose connections work in a fresh, empty schema (dropped afterwards)."""
-    require_postgres()
-    import psycopg2
-
-    schema = f"abaco_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(postgres_base_url(), connect_timeout=3)
-    admin.autocommit = True
-    try:
-        admin.cursor().execute(f'CREATE SCHEMA "{schema}"')
-        yield with_search_path(postgres_base_url(), schema)
-    finally:
-        admin.cursor().execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.close()
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture
@@ -78,9 +28,14 @@ def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request) -> str:
+def db_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(request, db_kind) -> str:
     """The URL of an empty database, once per kind of database."""
-    return request.getfixturevalue(f"{request.param}_url")
+    return request.getfixturevalue(f"{db_kind}_url")
 
 
 @pytest.fixture

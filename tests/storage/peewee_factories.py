@@ -35,7 +35,7 @@ def full_actor(tenant: str = "dev", actor_id: str = "full") -> Actor:
         image="registry.local/ns/img:2.0",
         owner="ünïcødé-owner",
         name="héllo ☃ 𝄞",
-        description="line one\nline two\ttabbed \"quoted\" \\ backslash",
+        description='line one\nline two\ttabbed "quoted" \\ backslash',
         stateless=False,
         privileged=True,
         use_container_uid=True,
@@ -66,7 +66,9 @@ def full_actor(tenant: str = "dev", actor_id: str = "full") -> Actor:
     )
 
 
-def execution(actor_id: str = "a1", tenant: str = "dev", execution_id: str | None = None, **changes: Any) -> Execution:
+def execution(
+    actor_id: str = "a1", tenant: str = "dev", execution_id: str | None = None, **changes: Any
+) -> Execution:
     fields: dict[str, Any] = {"executor": "alice", "message_received_time": T0}
     fields.update(changes)
     return Execution(tenant=tenant, actor_id=actor_id, id=execution_id or f"ex{next(_ids)}", **fields)
@@ -94,7 +96,9 @@ def full_execution(actor_id: str = "a1", tenant: str = "dev", execution_id: str 
     )
 
 
-def message(ex: Execution, payload: Any = "hello", content_type: str = "text/plain", **metadata: str) -> Message:
+def message(
+    ex: Execution, payload: Any = "hello", content_type: str = "text/plain", **metadata: str
+) -> Message:
     return Message(
         tenant=ex.tenant,
         actor_id=ex.actor_id,

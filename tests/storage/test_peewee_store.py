@@ -70,7 +70,19 @@ def test_actor_round_trip_defaults_and_nones(store):
 
 @pytest.mark.parametrize(
     "state",
-    [{}, [], "a string", "", 5, -1.5, None, True, False, [1, "two", {"3": [4]}], {"é": {"deep": [None, {"x": "☃"}]}}],
+    [
+        {},
+        [],
+        "a string",
+        "",
+        5,
+        -1.5,
+        None,
+        True,
+        False,
+        [1, "two", {"3": [4]}],
+        {"é": {"deep": [None, {"x": "☃"}]}},
+    ],
     ids=repr,
 )
 def test_actor_state_any_json_value(store, state):
@@ -119,7 +131,9 @@ def test_list_actors_by_tenant_in_creation_order(store):
     store.create_actor(actor(tenant="t2", actor_id="other"))
     assert [a.id for a in store.list_actors("dev")] == ids
     assert [a.id for a in store.list_actors("t2")] == ["other"]
-    assert [(a.tenant, a.id) for a in store.list_actors(None)] == [("dev", i) for i in ids] + [("t2", "other")]
+    assert [(a.tenant, a.id) for a in store.list_actors(None)] == [("dev", i) for i in ids] + [
+        ("t2", "other")
+    ]
     assert store.list_actors("empty") == []
 
 
@@ -144,6 +158,7 @@ def test_delete_actor_cascades_but_keeps_executions(store):
         ex = execution(a.id, execution_id=f"{a.id}-ex")
         store.create_execution(ex, message(ex, b"\x00payload"))
         store.set_logs("dev", a.id, ex.id, "some logs", None)
+        store.add_result("dev", a.id, ex.id, b"result", T0)
         assert store.add_worker(worker(a.id, worker_id=f"{a.id}-w"))
 
     store.delete_actor("dev", "gone")
@@ -153,6 +168,7 @@ def test_delete_actor_cascades_but_keeps_executions(store):
     assert store.list_workers("dev", "gone") == []
     assert store.get_logs("dev", "gone", "gone-ex", T0) == ""
     assert store.get_message("dev", "gone", "gone-ex") is None
+    assert store.pop_result("dev", "gone", "gone-ex", T0) is None
     assert store.get_execution("dev", "gone", "gone-ex").id == "gone-ex"
     assert [e.id for e in store.list_executions("dev", "gone")] == ["gone-ex"]
     assert store.execution_totals("dev", "gone").count == 1
@@ -161,6 +177,7 @@ def test_delete_actor_cascades_but_keeps_executions(store):
     assert [w.id for w in store.list_workers("dev", "keep")] == ["keep-w"]
     assert store.get_logs("dev", "keep", "keep-ex", T0) == "some logs"
     assert store.get_message("dev", "keep", "keep-ex").payload == b"\x00payload"
+    assert store.pop_result("dev", "keep", "keep-ex", T0) == b"result"
 
 
 def test_delete_missing_actor_is_a_no_op(store):
@@ -271,7 +288,10 @@ def test_list_executions_in_insertion_order_with_filters_and_pages(store):
     assert store.list_executions("dev", "a1", offset=100) == []
     done = store.list_executions("dev", "a1", statuses=[S.COMPLETE, S.ERROR])
     assert [e.id for e in done] == [i for n, i in enumerate(ids) if n % 4 in (2, 3)]
-    assert [e.id for e in store.list_executions("dev", "a1", statuses=["RUNNING"], limit=2)] == [ids[1], ids[5]]
+    assert [e.id for e in store.list_executions("dev", "a1", statuses=["RUNNING"], limit=2)] == [
+        ids[1],
+        ids[5],
+    ]
     assert store.list_executions("dev", "a1", statuses=[]) == []
     assert store.list_executions("dev", "nobody") == []
     with pytest.raises(InvalidRequest):
@@ -455,6 +475,50 @@ def test_logs_must_be_text(store):
         store.set_logs("dev", "a1", "e1", b"bytes", None)
 
 
+# -- results ------------------------------------------------------------------------------------
+
+
+def test_results_pop_oldest_first(store):
+    assert store.pop_result("dev", "a1", "e1", T0) is None
+    for n, data in enumerate([b"one", b"", b"\x00\xff three", "four ☃".encode()]):
+        store.add_result("dev", "a1", "e1", data, T0 + timedelta(seconds=n))
+    store.add_result("dev", "a1", "e2", b"other execution", T0)
+    store.add_result("dev", "a2", "e1", b"other actor", T0)
+    popped = [store.pop_result("dev", "a1", "e1", T0) for _ in range(5)]
+    assert popped == [b"one", b"", b"\x00\xff three", "four ☃".encode(), None]
+    assert store.pop_result("dev", "a1", "e2", T0) == b"other execution"
+    assert store.pop_result("dev", "a2", "e1", T0) == b"other actor"
+
+
+def test_pop_result_skips_expired_ones(store):
+    store.add_result("dev", "a1", "e1", b"old", T0)
+    store.add_result("dev", "a1", "e1", b"new", T0 + timedelta(seconds=10))
+    assert store.pop_result("dev", "a1", "e1", T0 + timedelta(seconds=10)) == b"new"
+    assert store.pop_result("dev", "a1", "e1", T0 + timedelta(seconds=10)) is None
+    assert store.pop_result("dev", "a1", "e1", T0) == b"old"
+
+
+def test_expire_results(store):
+    for n in range(5):
+        store.add_result("dev", "a1", "e1", f"r{n}".encode(), T0 + timedelta(seconds=n))
+    assert store.expire_results(T0) == 0
+    assert store.expire_results(T0 + timedelta(seconds=2)) == 2  # created before, not at
+    assert store.expire_results(T0 + timedelta(seconds=2)) == 0
+    assert store.pop_result("dev", "a1", "e1", T0) == b"r2"
+    assert store.expire_results(T0 + timedelta(days=1)) == 2
+
+
+def test_large_result(store):
+    data = bytes(range(256)) * 256
+    store.add_result("dev", "a1", "e1", data, T0)
+    assert store.pop_result("dev", "a1", "e1", T0) == data
+
+
+def test_result_must_be_bytes(store):
+    with pytest.raises(InvalidRequest):
+        store.add_result("dev", "a1", "e1", "text", T0)
+
+
 # -- workers ----------------------------------------------------------------------------------
 
 
@@ -491,8 +555,12 @@ def test_max_workers_counts_per_actor(store):
 
 
 def test_add_worker_needs_the_actor(store):
-    with pytest.raises(ActorNotFound):
-        store.add_worker(worker("ghost"))
+    """No worker for an actor that does not exist (or was deleted meanwhile)."""
+    assert store.add_worker(worker("ghost")) is False
+    assert store.add_worker(worker("ghost"), max_workers=1) is False
+    store.create_actor(actor(actor_id="brief"))
+    store.delete_actor("dev", "brief")
+    assert store.add_worker(worker("brief"), max_workers=1) is False
     assert store.list_workers(None) == []
 
 

@@ -1,0 +1,216 @@
+"""The two host-side channels of an execution (spec §8.5–8.6, Q20):
+
+- :class:`BinaryFifo`: the named pipe that carries a binary message into the container at
+  ``/_abaco_binary_data``;
+- :class:`ResultsSocket`: the unix datagram socket the container sends results to at
+  ``/_abaco_results.sock``.
+
+Neither ever blocks the worker: every wait has a timeout and gives up when the container
+is gone.
+"""
+
+from __future__ import annotations
+
+import array
+import errno
+import fcntl
+import logging
+import os
+import select
+import socket
+import stat
+import termios
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["FIFO_MOUNT", "MAX_RESULT_BYTES", "RESULTS_MOUNT", "BinaryFifo", "ResultsSocket"]
+
+log = logging.getLogger(__name__)
+
+FIFO_MOUNT = "/_abaco_binary_data"
+RESULTS_MOUNT = "/_abaco_results.sock"
+#: the largest result the contract promises (spec §8.6)
+MAX_RESULT_BYTES = 131072
+_SUN_PATH_MAX = 107
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+def _pipe_max_size() -> int:
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 1 << 20
+
+
+class BinaryFifo:
+    """A FIFO holding one binary message.
+
+    The pipe buffer is enlarged towards the payload size (up to the OS limit) and filled
+    *before* the container starts, so readers that read non-blocking until "would block"
+    get the whole message whenever it fits. What does not fit is fed by :meth:`feed` while
+    the container reads; once every byte has been written and consumed, the host closes its
+    end, so readers that read until end-of-file see it. The host holds the pipe open
+    read-write, which keeps the pre-filled bytes alive until the container opens it.
+    """
+
+    def __init__(self, path: str, payload: bytes) -> None:
+        self.path = path
+        self.payload = memoryview(payload)
+        self.written = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.lexists(path):
+            os.unlink(path)
+        os.mkfifo(path)
+        os.chmod(path, 0o666)  # readable by any uid the container runs as
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        wanted = min(max(len(payload), 4096), _pipe_max_size())
+        try:
+            self.capacity = fcntl.fcntl(self._fd, _F_SETPIPE_SZ, wanted)
+        except OSError:
+            self.capacity = 65536
+        self._write_some()
+
+    def _write_some(self) -> None:
+        assert self._fd is not None
+        while self.written < len(self.payload):
+            try:
+                n = os.write(self._fd, self.payload[self.written : self.written + 65536])
+            except BlockingIOError:
+                return
+            self.written += n
+
+    def _unread(self) -> int:
+        assert self._fd is not None
+        buf = array.array("i", [0])
+        fcntl.ioctl(self._fd, termios.FIONREAD, buf, True)
+        return buf[0]
+
+    def feed(self, container_running: Callable[[], bool]) -> None:
+        """Start feeding the rest in a thread; returns at once."""
+        self._thread = threading.Thread(
+            target=self._feed,
+            args=(container_running,),
+            daemon=True,
+            name=f"fifo-{os.path.basename(self.path)}",
+        )
+        self._thread.start()
+
+    def _feed(self, container_running: Callable[[], bool]) -> None:
+        try:
+            while not self._stop.is_set():
+                if self.written < len(self.payload):
+                    _, writable, _ = select.select([], [self._fd], [], 0.1)
+                    if writable:
+                        self._write_some()
+                    elif not container_running():
+                        return
+                    continue
+                # everything written: wait until the reader consumed it, then close our end
+                if self._unread() == 0:
+                    self._close_fd()
+                    return
+                if not container_running():
+                    return
+                self._stop.wait(0.02)
+        except OSError as exc:
+            log.debug("binary message feed for %s ended: %s", self.path, exc)
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def close(self) -> None:
+        """Stop feeding, close the host end and remove the FIFO."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        self._close_fd()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def _bind(sock: socket.socket, path: str) -> None:
+    """Bind a unix socket even when ``path`` is longer than ``sun_path`` allows, through the
+    directory's ``/proc/self/fd`` entry."""
+    if len(path.encode()) <= _SUN_PATH_MAX:
+        sock.bind(path)
+        return
+    dir_fd = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        sock.bind(f"/proc/self/fd/{dir_fd}/{os.path.basename(path)}")
+    finally:
+        os.close(dir_fd)
+
+
+class ResultsSocket:
+    """A bound unix datagram socket; each datagram received is handed to ``on_result``.
+
+    A thread polls it every 0.1 s while the container runs, and :meth:`close` drains what is
+    left after the container exited.
+    """
+
+    def __init__(self, path: str, on_result: Callable[[bytes], None]) -> None:
+        self.path = path
+        self.on_result = on_result
+        self.count = 0
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.lexists(path) and stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        _bind(self._sock, path)
+        os.chmod(path, 0o777)  # any uid in the container may connect and send
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * MAX_RESULT_BYTES)
+        self._sock.settimeout(0.1)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(
+            target=self._poll, daemon=True, name=f"results-{os.path.basename(path)}"
+        )
+        self._thread.start()
+
+    def _receive(self, block: bool) -> bool:
+        try:
+            data = (
+                self._sock.recv(MAX_RESULT_BYTES)
+                if block
+                else self._sock.recv(MAX_RESULT_BYTES, socket.MSG_DONTWAIT)
+            )
+        except (TimeoutError, BlockingIOError):
+            return False
+        except OSError as exc:
+            if exc.errno in (errno.EBADF, errno.ENOTSOCK):
+                return False
+            raise
+        with self._lock:
+            self.count += 1
+            try:
+                self.on_result(data)
+            except Exception:
+                log.exception("could not store a result from %s", self.path)
+        return True
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._receive(block=True)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and self._receive(block=False):
+            pass
+        self._sock.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
