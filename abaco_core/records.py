@@ -40,6 +40,7 @@ CAPABILITIES = frozenset(
         "user",  # run as uid:gid
         "mounts",  # bind mounts (FIFO, results socket, global mounts)
         "labels",  # labels kept and listable (orphan cleanup)
+        "security",  # no_new_privileges, cap_drop and pids_limit enforced
     }
 )
 
