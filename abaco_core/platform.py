@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from .interfaces import ContainerBackend, Queue, Store
 from .messages import ParsedMessage
 from .models import Actor, ActorStatus, Execution, ExecutionStatus, Message, Worker
 from .plugins import build_plugin_manager, choose_backend, choose_queue, choose_store
-from .records import ExecutionTotals
+from .records import ContainerRef, ExecutionTotals
 from .runtime.pool import WorkerPool
 from .runtime.signals import ExecutionSignals
 from .settings import Settings
@@ -76,6 +77,7 @@ class Platform:
         self.signals = ExecutionSignals()
         self._housekeeper: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._reaper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reaper")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -131,6 +133,7 @@ class Platform:
     def stop(self) -> None:
         self._stopping.set()
         self.pool.shutdown(self.settings.shutdown_grace)
+        self._reaper.shutdown(wait=True)
         self.pm.hook.abaco_shutdown()
         for component in (self.queue, self.store, self.backend):
             try:
@@ -226,6 +229,20 @@ class Platform:
         if actor.use_container_uid or not self.settings.actor_uid:
             return actor.replace(uid=None, gid=None, mounts=mounts)
         return actor.replace(uid=self.settings.actor_uid, gid=self.settings.actor_gid, mounts=mounts)
+
+    def reap(self, ref: ContainerRef) -> None:
+        """Remove a finished container, off the worker's path."""
+
+        def remove() -> None:
+            try:
+                self.backend.remove(ref)
+            except AbacoError as exc:
+                log.warning("could not remove container %s: %s", ref.id, exc)
+
+        try:
+            self._reaper.submit(remove)
+        except RuntimeError:  # shutting down: remove inline
+            remove()
 
     def backend_socket(self) -> str:
         location = self.backend.location

@@ -1,6 +1,7 @@
-"""Time from ``POST /actors/{id}/messages`` to ``COMPLETE`` for the busybox echo actor, on
-each engine, against a plain ``docker run --rm`` / ``podman run --rm`` of the same image,
-measured in the same run on the same machine.
+"""Time from ``POST /actors/{id}/messages`` to ``COMPLETE`` (polling the execution), and the
+round trip of a synchronous message (``?_abaco_synchronous=true``), for the busybox echo
+actor on each engine, against a plain ``docker run --rm`` / ``podman run --rm`` of the same
+image, measured in the same run on the same machine.
 
     .venv/bin/python bench/e2e_latency.py            # both engines, 30 runs each
     .venv/bin/python bench/e2e_latency.py -n 50 docker
@@ -37,14 +38,15 @@ def plain_run(cli: str, n: int) -> list[float]:
     return times
 
 
-def abaco_run(engine: str, n: int, poll: float) -> list[float]:
+def abaco_run(engine: str, n: int, poll: float) -> tuple[list[float], list[float]]:
+    """(POST→COMPLETE times, synchronous round-trip times), ``n`` of each after 3 warm-ups."""
     with tempfile.TemporaryDirectory() as tmp:
         abaco = AbacoProcess(Path(tmp), {"ABACO_BACKEND": engine, "ABACO_LOG_LEVEL": "WARNING"}).start()
         try:
             aid = abaco.register(image=IMAGE)["id"]
             assert abaco.wait_actor(aid)["status"] == "READY"
-            times = []
-            for i in range(n):
+            async_times, sync_times = [], []
+            for i in range(n + 3):
                 t0 = time.perf_counter()
                 r = abaco.client.post(f"/actors/{aid}/messages", data={"message": f"bench {i}"})
                 eid = r.json()["result"]["execution_id"]
@@ -53,9 +55,20 @@ def abaco_run(engine: str, n: int, poll: float) -> list[float]:
                     if status in ("COMPLETE", "ERROR"):
                         break
                     time.sleep(poll)
-                times.append(time.perf_counter() - t0)
                 assert status == "COMPLETE"
-            return times
+                if i >= 3:
+                    async_times.append(time.perf_counter() - t0)
+            for i in range(n + 3):
+                t0 = time.perf_counter()
+                r = abaco.client.post(
+                    f"/actors/{aid}/messages",
+                    params={"_abaco_synchronous": "true"},
+                    data={"message": f"sync {i}"},
+                )
+                assert r.status_code == 200 and f"sync {i}" in r.text
+                if i >= 3:
+                    sync_times.append(time.perf_counter() - t0)
+            return async_times, sync_times
         finally:
             abaco.stop()
 
@@ -73,14 +86,22 @@ def main() -> None:
             continue
         plain_run(engine, 3)
         baseline = plain_run(engine, args.n)
-        abaco_run(engine, 3, args.poll)
-        ours = abaco_run(engine, args.n, args.poll)
-        for label, values in ((f"{engine} run --rm", baseline), (f"abaco on {engine} (POST→COMPLETE)", ours)):
-            print(f"{label:<34}{len(values):>4}{pct(values, .5) * 1000:>10.0f}{pct(values, .9) * 1000:>10.0f}")
-        print(
-            f"{'ratio abaco / ' + engine + ' run':<34}{'':>4}{pct(ours, .5) / pct(baseline, .5):>10.2f}"
-            f"{pct(ours, .9) / pct(baseline, .9):>10.2f}   (mean {statistics.mean(ours) / statistics.mean(baseline):.2f})"
+        ours, sync = abaco_run(engine, args.n, args.poll)
+        rows = (
+            (f"{engine} run --rm", baseline),
+            (f"abaco/{engine} POST→COMPLETE", ours),
+            (f"abaco/{engine} synchronous", sync),
         )
+        for label, values in rows:
+            print(
+                f"{label:<34}{len(values):>4}{pct(values, 0.5) * 1000:>10.0f}{pct(values, 0.9) * 1000:>10.0f}"
+            )
+        for label, values in rows[1:]:
+            print(
+                f"{'ratio ' + label.split(' ', 1)[1]:<34}{'':>4}{pct(values, 0.5) / pct(baseline, 0.5):>10.2f}"
+                f"{pct(values, 0.9) / pct(baseline, 0.9):>10.2f}"
+                f"   (mean {statistics.mean(values) / statistics.mean(baseline):.2f})"
+            )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ is gone.
 from __future__ import annotations
 
 import array
-import errno
 import fcntl
 import logging
 import os
@@ -21,7 +20,6 @@ import socket
 import stat
 import termios
 import threading
-import time
 from collections.abc import Callable
 
 __all__ = ["FIFO_MOUNT", "MAX_RESULT_BYTES", "RESULTS_MOUNT", "BinaryFifo", "ResultsSocket"]
@@ -152,8 +150,8 @@ def _bind(sock: socket.socket, path: str) -> None:
 class ResultsSocket:
     """A bound unix datagram socket; each datagram received is handed to ``on_result``.
 
-    A thread polls it every 0.1 s while the container runs, and :meth:`close` drains what is
-    left after the container exited.
+    A thread waits on the socket while the container runs, so results are stored as they
+    arrive; :meth:`close` wakes it at once and drains what is left after the exit.
     """
 
     def __init__(self, path: str, on_result: Callable[[bytes], None]) -> None:
@@ -167,50 +165,47 @@ class ResultsSocket:
         _bind(self._sock, path)
         os.chmod(path, 0o777)  # any uid in the container may connect and send
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * MAX_RESULT_BYTES)
-        self._sock.settimeout(0.1)
-        self._stop = threading.Event()
+        self._sock.setblocking(False)
+        self._wake_r, self._wake_w = os.pipe()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(
-            target=self._poll, daemon=True, name=f"results-{os.path.basename(path)}"
-        )
+        self._thread = threading.Thread(target=self._poll, daemon=True, name=f"results-{os.path.basename(path)}")
         self._thread.start()
 
-    def _receive(self, block: bool) -> bool:
-        try:
-            data = (
-                self._sock.recv(MAX_RESULT_BYTES)
-                if block
-                else self._sock.recv(MAX_RESULT_BYTES, socket.MSG_DONTWAIT)
-            )
-        except (TimeoutError, BlockingIOError):
-            return False
-        except OSError as exc:
-            if exc.errno in (errno.EBADF, errno.ENOTSOCK):
-                return False
-            raise
-        with self._lock:
-            self.count += 1
+    def _drain(self) -> None:
+        """Receive every datagram waiting now."""
+        while True:
             try:
-                self.on_result(data)
-            except Exception:
-                log.exception("could not store a result from %s", self.path)
-        return True
+                data = self._sock.recv(MAX_RESULT_BYTES)
+            except BlockingIOError:
+                return
+            with self._lock:
+                self.count += 1
+                try:
+                    self.on_result(data)
+                except Exception:
+                    log.exception("could not store a result from %s", self.path)
 
     def _poll(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._receive(block=True)
-            except OSError:
-                return
+        try:
+            while True:
+                readable, _, _ = select.select([self._sock, self._wake_r], [], [])
+                if self._sock in readable:
+                    self._drain()
+                if self._wake_r in readable:
+                    return
+        except (OSError, ValueError) as exc:
+            log.debug("results socket %s closed: %s", self.path, exc)
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(1)
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline and self._receive(block=False):
-            pass
-        self._sock.close()
+        os.write(self._wake_w, b"x")
+        self._thread.join(2)
         try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+            self._drain()
+        finally:
+            self._sock.close()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass

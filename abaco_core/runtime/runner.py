@@ -289,12 +289,10 @@ class ExecutionRunner:
         return RunResult(outcome, failed, reason)
 
     def _remove(self) -> None:
+        """Remove the container in the background: the worker takes its next message at once."""
         if self.ref is None or self.p.settings.leave_containers:
             return
-        try:
-            self.p.backend.remove(self.ref)
-        except AbacoError as exc:
-            log.warning("could not remove container %s: %s", self.ref.id, exc)
+        self.p.reap(self.ref)
 
 
 class _StatsSampler(threading.Thread):

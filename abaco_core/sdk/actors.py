@@ -59,6 +59,7 @@ MAX_RESULT_BYTES = 131072
 #: seconds get_binary_message waits for the platform to feed more of a large message
 BINARY_IDLE_TIMEOUT = 30.0
 
+_NO_BODY: Any = object()
 _F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 _READ_CHUNK = 1 << 20
 
@@ -339,16 +340,18 @@ class AbacoClient:
         path: str,
         *,
         params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
+        json_body: Any = _NO_BODY,
         data: bytes | None = None,
         content_type: str | None = None,
         raw: bool = False,
     ) -> Any:
-        """One API call; the envelope's ``result``, or the body bytes when ``raw``."""
+        """One API call; the envelope's ``result``, or the body bytes when ``raw``.
+
+        ``json_body`` (any JSON value, ``None`` included) is sent as ``application/json``."""
         headers = {"Accept": "application/json", **self.headers}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        if json_body is not None:
+        if json_body is not _NO_BODY:
             try:
                 data = json.dumps(json_body).encode()
             except (TypeError, ValueError) as exc:
