@@ -168,6 +168,7 @@ class ResultsSocket:
         self._sock.setblocking(False)
         self._wake_r, self._wake_w = os.pipe()
         self._lock = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._poll, daemon=True, name=f"results-{os.path.basename(path)}")
         self._thread.start()
 
@@ -197,6 +198,11 @@ class ResultsSocket:
             log.debug("results socket %s closed: %s", self.path, exc)
 
     def close(self) -> None:
+        """Stop receiving, store what is left, remove the socket. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         os.write(self._wake_w, b"x")
         self._thread.join(2)
         try:

@@ -281,3 +281,21 @@ def test_actor_state(abaco_factory, engine):
     # a PUT never touches the state (Q7)
     abaco.client.put(f"/actors/{aid}", json={"image": BUSYBOX, "stateless": False, "description": "changed"})
     assert abaco.client.get(f"/actors/{aid}/state").json()["result"]["state"] == {"count": 5, "flag": True}
+
+
+def test_runtime_figures_and_log_expiry(abaco_factory, engine):
+    abaco = abaco_factory(engine, ABACO_HOUSEKEEPING_INTERVAL="0.5")
+    busy = "end=$(( $(date +%s) + 3 )); while [ $(date +%s) -lt $end ]; do :; done; echo busy done"
+    aid = ready_actor(abaco, image=SH, log_ex=2, default_environment={"SCRIPT": busy})
+    eid = send(abaco, aid, data={"message": "spin"})
+    execution = abaco.wait_execution(aid, eid)
+    assert execution["status"] == "COMPLETE"
+    assert 2 <= execution["runtime"] <= 10
+    assert execution["cpu"] > 10**9  # nanoseconds: a busy loop of ~3 s used more than a second
+    assert isinstance(execution["io"], int) and execution["io"] >= 0
+    summary = abaco.client.get(f"/actors/{aid}/executions").json()["result"]
+    assert summary["total_runtime"] == execution["runtime"] and summary["total_cpu"] == execution["cpu"]
+    assert "busy done" in abaco.logs(aid, eid)
+    time.sleep(3)
+    assert abaco.logs(aid, eid) == ""  # log_ex passed
+    assert abaco.client.get(f"/actors/{aid}/executions/{eid}").json()["result"]["status"] == "COMPLETE"
