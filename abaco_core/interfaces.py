@@ -149,6 +149,13 @@ class Store(Protocol):
     def expire_results(self, before: datetime) -> int:
         """Delete results created before ``before``; return how many."""
 
+    # cron
+    def record_cron_slot(self, tenant: str, actor_id: str, slot: datetime, fired: datetime) -> bool:
+        """Record that the actor's cron slot ``slot`` was handled; ``False`` if it already was."""
+
+    def last_cron_slot(self, tenant: str, actor_id: str) -> datetime | None:
+        """The latest slot recorded for the actor, or ``None``."""
+
     # workers
     def add_worker(self, worker: Worker, *, max_workers: int | None = None) -> bool:
         """Insert a worker unless the actor already has ``max_workers`` workers (atomically);

@@ -11,23 +11,36 @@
 #   abaco-test/sh:1       same rootfs, CMD run-script (evals $SCRIPT)
 #   abaco-test/python:1   Python 3.11 (dpkg -x from the Debian mirror) + busybox applets, CMD python3
 #   abaco-test/pyexec:1   same rootfs, CMD pyexec     (execs the Python code in $PYCODE)
+#   abaco-test/pysdk:1    python rootfs + abaco's SDK (actors.py, agavepy.actors) + cloudpickle,
+#                         CMD funcall (the function-call actor: cloudpickled call in, result out)
+#   abaco-test/pystate:1  same rootfs, CMD state-counter (increments "count" in the actor state)
 #
 # Idempotent and fast: rootfs tars are cached in $OUT (default images/out/, gitignored) under a
-# hash of their inputs, .debs in $OUT/debs; an image whose label org.abaco.test.build already
-# carries the current hash is not imported again. FORCE=1 rebuilds and re-imports everything.
+# hash of their inputs, .debs in $OUT/debs, the cloudpickle wheel in $OUT/wheels; an image whose
+# label org.abaco.test.build already carries the current hash is not imported again. FORCE=1
+# rebuilds and re-imports everything.
 #
-# Needs, as root on Debian 12: docker.io and/or podman, busybox-static, apt (for python), tar, sha256sum.
+# Needs, as root on Debian 12: docker.io and/or podman, busybox-static, apt (for python), tar, sha256sum;
+# for pysdk, pip (the project's .venv/bin/pip, else python3 -m pip) and PyPI on the first build.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
 OUT=${OUT:-$HERE/out}
 DEBS=${DEBS:-$OUT/debs}
+WHEELS=${WHEELS:-$OUT/wheels}
 FORCE=${FORCE:-0}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 DOCKER=${DOCKER:-docker}
 PODMAN=${PODMAN:-podman}
+if [ -z "${PIP:-}" ]; then
+  if [ -x "$ROOT/.venv/bin/pip" ]; then PIP=$ROOT/.venv/bin/pip; else PIP="python3 -m pip"; fi
+fi
 LABEL=org.abaco.test.build
 PATH_ENV='PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+SDK=$ROOT/abaco_core/sdk/actors.py                 # copied into the pysdk image as actors.py
+SITE=/usr/local/lib/python3.11/dist-packages       # on the image's sys.path once it exists
+CLOUDPICKLE_VERSION=3.1.3                          # keep equal to the host's (tests pickle across)
 
 PY_PKGS="python3.11 python3.11-minimal libpython3.11-minimal libpython3.11-stdlib libc6 libgcc-s1 gcc-12-base
  zlib1g libexpat1 libssl3 libffi8 libbz2-1.0 liblzma5 libsqlite3-0 libncursesw6 libtinfo6 libreadline8 readline-common
@@ -68,8 +81,10 @@ hash_inputs() {  # hash_inputs DIR... -> short hash of this script, the files an
 }
 BB_HASH=$(hash_inputs "$HERE/busybox")
 PY_HASH=$(hash_inputs "$HERE/python")
+PYSDK_HASH=$(hash_inputs "$HERE/python" "$HERE/pysdk" "$SDK")
 BB_TAR=$OUT/busybox-rootfs-$BB_HASH.tar
 PY_TAR=$OUT/python-rootfs-$PY_HASH.tar
+PYSDK_TAR=$OUT/pysdk-rootfs-$PYSDK_HASH.tar
 
 etc_files() {  # etc_files ROOT: passwd/group and the usual empty mount points
   mkdir -p "$1/etc" "$1/tmp" "$1/root" "$1/proc" "$1/sys" "$1/dev" "$1/run" "$1/usr/local/bin"
@@ -131,6 +146,39 @@ build_python() {
   log "python rootfs built: $PY_TAR ($(du -h "$PY_TAR" | cut -f1))"
 }
 
+# ---------------------------------------------------------------- pysdk rootfs (python + SDK)
+fetch_wheel() {  # prints the path of the cached cloudpickle wheel, downloading it once
+  local whl
+  whl=$(ls "$WHEELS"/cloudpickle-"$CLOUDPICKLE_VERSION"-*.whl 2>/dev/null | head -1)
+  if [ -z "$whl" ]; then
+    log "downloading cloudpickle $CLOUDPICKLE_VERSION into $WHEELS"
+    mkdir -p "$WHEELS"
+    $PIP download -q --no-deps --only-binary=:all: -d "$WHEELS" "cloudpickle==$CLOUDPICKLE_VERSION" >&2 \
+      || die "pip download cloudpickle==$CLOUDPICKLE_VERSION failed"
+    whl=$(ls "$WHEELS"/cloudpickle-"$CLOUDPICKLE_VERSION"-*.whl 2>/dev/null | head -1)
+    [ -n "$whl" ] || die "no cloudpickle wheel in $WHEELS after pip download"
+  fi
+  printf '%s\n' "$whl"
+}
+
+build_pysdk() {  # the python rootfs tar + SDK, agavepy shim, cloudpickle and images/pysdk/bin appended
+  if [ "$FORCE" != 1 ] && [ -s "$PYSDK_TAR" ]; then log "pysdk rootfs cached: $PYSDK_TAR"; return; fi
+  local r whl; whl=$(fetch_wheel); r=$(mktemp -d)
+  mkdir -p "$r$SITE" "$r/usr/local/bin"
+  install -m 0644 "$SDK" "$r$SITE/actors.py"
+  cp -R "$HERE"/pysdk/site-packages/. "$r$SITE/"
+  "$BUSYBOX" unzip -q -o "$whl" -d "$r$SITE"
+  chmod -R u=rwX,go=rX "$r/usr/local/lib"
+  install -m 0755 "$HERE"/pysdk/bin/* "$r/usr/local/bin/"
+  rm -f "$OUT"/pysdk-rootfs-*.tar
+  # appending (the python rootfs has no /usr/local/lib) is much faster than unpacking it
+  cp "$PY_TAR" "$PYSDK_TAR.tmp"
+  (cd "$r" && tar --numeric-owner -rf "$PYSDK_TAR.tmp" ./usr/local/lib ./usr/local/bin/*)
+  mv "$PYSDK_TAR.tmp" "$PYSDK_TAR"
+  rm -rf "$r"
+  log "pysdk rootfs built: $PYSDK_TAR ($(du -h "$PYSDK_TAR" | cut -f1))"
+}
+
 # ---------------------------------------------------------------- import
 # import_image ENGINE TAR HASH NAME CMD-JSON
 import_image() {
@@ -160,6 +208,8 @@ import_all() {  # import_all ENGINE (runs in a subshell of its own)
   import_image "$e" "$BB_TAR" "$BB_HASH" abaco-test/sh:1 '["/usr/local/bin/run-script"]'
   import_image "$e" "$PY_TAR" "$PY_HASH" abaco-test/python:1 '["/usr/bin/python3"]'
   import_image "$e" "$PY_TAR" "$PY_HASH" abaco-test/pyexec:1 '["/usr/local/bin/pyexec"]'
+  import_image "$e" "$PYSDK_TAR" "$PYSDK_HASH" abaco-test/pysdk:1 '["/usr/local/bin/funcall"]'
+  import_image "$e" "$PYSDK_TAR" "$PYSDK_HASH" abaco-test/pystate:1 '["/usr/local/bin/state-counter"]'
   if [ "$IMPORTED" = 1 ]; then  # drop our own images that a re-import left without a name
     if [ "$e" = docker ]; then
       $DOCKER image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
@@ -171,6 +221,7 @@ import_all() {  # import_all ENGINE (runs in a subshell of its own)
 
 build_busybox
 build_python
+build_pysdk
 # the engines import concurrently; each one's images in sequence
 pids=()
 for e in "${ENGINES[@]}"; do import_all "$e" & pids+=($!); done

@@ -296,3 +296,19 @@ def _v3(ctx: StepContext) -> None:
             indexes = ((("tenant", "actor_id", "execution_id", "seq"), False),)
 
     ctx.create_tables(Result)
+
+
+@step(4, "cron slots that fired, one row per actor and slot")
+def _v4(ctx: StepContext) -> None:
+    class CronFire(pw.Model):
+        seq = pw.BigAutoField()
+        tenant = pw.TextField()
+        actor_id = pw.TextField()
+        slot = pw.BigIntegerField()
+        fired = pw.BigIntegerField()
+
+        class Meta:
+            table_name = "abaco_cron_fires"
+            indexes = ((("tenant", "actor_id", "slot"), True),)
+
+    ctx.create_tables(CronFire)

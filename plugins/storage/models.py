@@ -30,6 +30,7 @@ __all__ = [
     "LogRow",
     "MessageRow",
     "ResultRow",
+    "CronFireRow",
     "SchemaVersionRow",
     "TimestampField",
     "WorkerRow",
@@ -167,6 +168,21 @@ class WorkerRow(BaseModel):
         indexes = ((("tenant", "actor_id", "worker_id"), True),)
 
 
+class CronFireRow(BaseModel):
+    """A cron slot of an actor that fired (or was skipped while the schedule was off); the
+    unique key makes each slot fire at most once, whatever the number of schedulers."""
+
+    seq = pw.BigAutoField()
+    tenant = pw.TextField()
+    actor_id = pw.TextField()
+    slot = TimestampField()
+    fired = TimestampField()
+
+    class Meta:
+        table_name = "abaco_cron_fires"
+        indexes = ((("tenant", "actor_id", "slot"), True),)
+
+
 #: every table of the current schema, in creation order
 MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersionRow,
@@ -176,4 +192,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     MessageRow,
     LogRow,
     ResultRow,
+    CronFireRow,
 )

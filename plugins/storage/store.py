@@ -40,10 +40,10 @@ from abaco_core.models import Actor, Execution, ExecutionStatus, Message, Worker
 from abaco_core.records import ExecutionTotals
 
 from . import migrations
-from .codec import RecordCodec, dumps, loads, to_micros
+from .codec import RecordCodec, dumps, from_micros, loads, to_micros
 from .db import POSTGRESQL, DatabaseURL, open_database, parse_url
 from .errors import is_disconnect, translate
-from .models import ActorRow, BaseModel, ExecutionRow, LogRow, MessageRow, ResultRow, WorkerRow
+from .models import ActorRow, BaseModel, CronFireRow, ExecutionRow, LogRow, MessageRow, ResultRow, WorkerRow
 
 __all__ = ["PeeweeStore"]
 
@@ -74,6 +74,7 @@ _KEYS = 3  # every codec above starts with its three key columns: tenant, actor_
 MESSAGE_COLUMNS = ("tenant", "actor_id", "execution_id", "content_type", "is_binary", "payload", "metadata")
 LOG_COLUMNS = ("tenant", "actor_id", "execution_id", "logs", "expires_at")
 RESULT_COLUMNS = ("tenant", "actor_id", "execution_id", "created", "data")
+CRON_COLUMNS = ("tenant", "actor_id", "slot", "fired")
 
 
 def _check_models() -> None:
@@ -85,6 +86,7 @@ def _check_models() -> None:
         (MessageRow, MESSAGE_COLUMNS),
         (LogRow, LOG_COLUMNS),
         (ResultRow, RESULT_COLUMNS),
+        (CronFireRow, CRON_COLUMNS),
     ]
     for model, columns in pairs:
         known = {f.column_name for f in model._meta.sorted_fields}
@@ -188,6 +190,14 @@ class _Statements:
         )
         self.results_expire = f'DELETE FROM {results} WHERE "created" < {param}'
         self.results_delete = f"DELETE FROM {results} WHERE {key()}"
+
+        fires = _table(CronFireRow)
+        self.cron_record = (
+            f"INSERT INTO {fires} ({_cols(CRON_COLUMNS)}) VALUES ({marks(len(CRON_COLUMNS))}) "
+            'ON CONFLICT ("tenant", "actor_id", "slot") DO NOTHING'
+        )
+        self.cron_last = f'SELECT MAX("slot") FROM {fires} WHERE {key()}'
+        self.cron_delete = f"DELETE FROM {fires} WHERE {key()}"
 
     def marks(self, n: int) -> str:
         return ", ".join([self.param] * n)
@@ -340,6 +350,7 @@ class PeeweeStore:
             self._exec(self._sql.logs_delete, key)
             self._exec(self._sql.messages_delete, key)
             self._exec(self._sql.results_delete, key)
+            self._exec(self._sql.cron_delete, key)
 
     # -- executions and their messages ---------------------------------------------------
 
@@ -524,6 +535,18 @@ class PeeweeStore:
     @_edge()
     def expire_results(self, before: datetime) -> int:
         return int(self._exec(self._sql.results_expire, (to_micros(before),)).rowcount)
+
+    # -- cron --------------------------------------------------------------------------
+
+    @_edge()
+    def record_cron_slot(self, tenant: str, actor_id: str, slot: datetime, fired: datetime) -> bool:
+        cur = self._exec(self._sql.cron_record, (tenant, actor_id, to_micros(slot), to_micros(fired)))
+        return cur.rowcount == 1
+
+    @_edge(retry=True)
+    def last_cron_slot(self, tenant: str, actor_id: str) -> datetime | None:
+        row = self._exec(self._sql.cron_last, (tenant, actor_id)).fetchone()
+        return None if row is None or row[0] is None else from_micros(row[0])
 
     # -- workers -----------------------------------------------------------------------
 

@@ -299,3 +299,32 @@ def test_runtime_figures_and_log_expiry(abaco_factory, engine):
     time.sleep(3)
     assert abaco.logs(aid, eid) == ""  # log_ex passed
     assert abaco.client.get(f"/actors/{aid}/executions/{eid}").json()["result"]["status"] == "COMPLETE"
+
+
+def test_function_call_actor_through_the_sdk(abaco_factory, engine):
+    cloudpickle = pytest.importorskip("cloudpickle")
+    abaco = abaco_factory(engine)
+    aid = ready_actor(abaco, image="abaco-test/pysdk:1")
+    offset = 7
+
+    def combine(a, b, *, scale=1):
+        return {"sum": (a + b) * scale + offset, "blob": b"\x00" * 10}
+
+    call = cloudpickle.dumps({"func": combine, "args": [2, 3], "kwargs": {"scale": 4}})
+    r = abaco.client.post(f"/actors/{aid}/messages", params={"_abaco_synchronous": "true"}, content=call,
+                          headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert cloudpickle.loads(r.content) == {"sum": 27, "blob": b"\x00" * 10}
+
+
+def test_an_execution_updates_the_actor_state(abaco_factory, engine):
+    # containers share the host network here, so the API on 127.0.0.1 is reachable from them
+    abaco = abaco_factory(engine, ABACO_CONTAINER_NETWORK="host")
+    aid = ready_actor(abaco, image="abaco-test/pystate:1", stateless=False)
+    for expected in (1, 2):
+        eid = send(abaco, aid, data={"message": "count"})
+        execution = abaco.wait_execution(aid, eid)
+        assert execution["status"] == "COMPLETE" and execution["exit_code"] == 0, abaco.logs(aid, eid)
+        assert f"count={expected}" in abaco.logs(aid, eid)
+    assert abaco.client.get(f"/actors/{aid}/state").json()["result"]["state"] == {"count": 2}
