@@ -11,15 +11,17 @@ import copy
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from abaco_core import (
     Actor,
     ActorNotFound,
     Conflict,
     ContainerBackendInfo,
+    ContainerFailed,
     ContainerRef,
     ContainerSpec,
     Execution,
@@ -36,7 +38,20 @@ from abaco_core import (
     hookimpl,
 )
 
-__all__ = ["FakeBackend", "MemoryStore", "abaco_container_backends", "abaco_stores"]
+__all__ = [
+    "DEFAULT_PROGRAMS",
+    "FAKE_IMAGES",
+    "FakeBackend",
+    "FakeRun",
+    "MemoryStore",
+    "Program",
+    "abaco_container_backends",
+    "abaco_stores",
+    "echo_program",
+    "emit_program",
+    "exit_program",
+    "sleep_program",
+]
 
 
 class MemoryStore:
@@ -52,6 +67,7 @@ class MemoryStore:
         self.logs: dict[tuple[str, str, str], tuple[str, datetime | None]] = {}
         self.workers: dict[tuple[str, str, str], Worker] = {}
         self.results: dict[tuple[str, str, str], list[tuple[datetime, bytes]]] = {}
+        self.cron_slots: dict[tuple[str, str], set[datetime]] = {}
 
     def migrate(self) -> None:
         pass
@@ -93,6 +109,7 @@ class MemoryStore:
     def delete_actor(self, tenant: str, actor_id: str) -> None:
         with self._lock:
             self.actors.pop((tenant, actor_id), None)
+            self.cron_slots.pop((tenant, actor_id), None)
             for table in (self.workers, self.logs, self.messages, self.results):
                 for key in [k for k in table if k[:2] == (tenant, actor_id)]:
                     del table[key]
@@ -180,7 +197,9 @@ class MemoryStore:
                 del self.logs[key]
             return len(gone)
 
-    def add_result(self, tenant: str, actor_id: str, execution_id: str, data: bytes, created: datetime) -> None:
+    def add_result(
+        self, tenant: str, actor_id: str, execution_id: str, data: bytes, created: datetime
+    ) -> None:
         with self._lock:
             self.results.setdefault((tenant, actor_id, execution_id), []).append((created, bytes(data)))
 
@@ -201,6 +220,19 @@ class MemoryStore:
                 gone += len(queue) - len(kept)
                 self.results[key] = kept
             return gone
+
+    def record_cron_slot(self, tenant: str, actor_id: str, slot: datetime, fired: datetime) -> bool:
+        with self._lock:
+            slots = self.cron_slots.setdefault((tenant, actor_id), set())
+            if slot in slots:
+                return False
+            slots.add(slot)
+            return True
+
+    def last_cron_slot(self, tenant: str, actor_id: str) -> datetime | None:
+        with self._lock:
+            slots = self.cron_slots.get((tenant, actor_id))
+            return max(slots) if slots else None
 
     def add_worker(self, worker: Worker, *, max_workers: int | None = None) -> bool:
         with self._lock:
@@ -240,31 +272,142 @@ class MemoryStore:
             self.workers.pop((tenant, actor_id, worker_id), None)
 
 
+#: ``ExitInfo.exit_code`` of a container ended by SIGTERM / SIGKILL
+_TERM_EXIT, _KILL_EXIT = 143, 137
+
+
+@dataclass(frozen=True)
+class FakeRun:
+    """What one fake container does. ``early`` is its output at once; ``late`` is printed when
+    it ends by itself after ``duration`` seconds, with ``exit_code``. SIGTERM ends it at once
+    with ``on_term`` printed and 143; when ``on_term`` is ``None`` it ignores SIGTERM, so a stop
+    kills it (137) after the grace period."""
+
+    early: bytes = b""
+    late: bytes = b""
+    exit_code: int = 0
+    duration: float = 0.0
+    on_term: bytes | None = b""
+
+
+#: the program of a fake image: its environment (image's, then the spec's) → what it does
+Program = Callable[[Mapping[str, str]], FakeRun]
+
+
+def _number(env: Mapping[str, str], key: str, default: float) -> float:
+    try:
+        return float(env.get(key) or default)
+    except ValueError:
+        return default
+
+
+def echo_program(env: Mapping[str, str]) -> FakeRun:
+    """``MSG=$MSG`` and the sorted environment; lasts ``$FAKE_SLEEP`` s, exits ``$EXIT_CODE`` (0)."""
+    lines = [f"MSG={env.get('MSG', '')}", *sorted(f"{k}={v}" for k, v in env.items())]
+    return FakeRun(
+        early=("\n".join(lines) + "\n").encode(),
+        exit_code=int(_number(env, "EXIT_CODE", 0)),
+        duration=_number(env, "FAKE_SLEEP", 0),
+    )
+
+
+def exit_program(env: Mapping[str, str]) -> FakeRun:
+    """``MSG=$MSG`` on stdout, ``exiting with N`` on stderr, exit ``N = $EXIT_CODE`` (3)."""
+    code = env.get("EXIT_CODE") or "3"
+    return FakeRun(early=f"MSG={env.get('MSG', '')}\nexiting with {code}\n".encode(), exit_code=int(code))
+
+
+def sleep_program(env: Mapping[str, str]) -> FakeRun:
+    """Sleeps ``$SLEEP`` s (2), then prints ``MSG=$MSG``; SIGTERM: ``terminated``, 143, unless
+    ``IGNORE_TERM=1``."""
+    return FakeRun(
+        late=f"MSG={env.get('MSG', '')}\n".encode(),
+        duration=_number(env, "SLEEP", 2),
+        on_term=None if env.get("IGNORE_TERM") == "1" else b"terminated\n",
+    )
+
+
+def emit_program(env: Mapping[str, str]) -> FakeRun:
+    """``$STDOUT`` ``$REPEAT`` times, then ``$STDERR``; exit ``$EXIT_CODE`` (0)."""
+    out = env.get("STDOUT", "") * int(_number(env, "REPEAT", 1)) + env.get("STDERR", "")
+    return FakeRun(early=out.encode(), exit_code=int(_number(env, "EXIT_CODE", 0)))
+
+
+#: the conformance kit's image roles, as the fake's own images
+FAKE_IMAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "echo": "abaco-fake/echo:1",
+        "exit": "abaco-fake/exit:1",
+        "sleep": "abaco-fake/sleep:1",
+        "emit": "abaco-fake/emit:1",
+        "missing": "abaco-fake/no-such-image:1",
+    }
+)
+
+#: the images a :class:`FakeBackend` has unless told otherwise
+DEFAULT_PROGRAMS: Mapping[str, Program] = MappingProxyType(
+    {
+        "abaco-test/busybox:1": echo_program,
+        FAKE_IMAGES["echo"]: echo_program,
+        FAKE_IMAGES["exit"]: exit_program,
+        FAKE_IMAGES["sleep"]: sleep_program,
+        FAKE_IMAGES["emit"]: emit_program,
+    }
+)
+
+#: every fake image's own environment (a real image's ``ENV``)
+IMAGE_ENVIRONMENT: Mapping[str, str] = MappingProxyType({"PATH": "/usr/local/bin:/usr/bin:/bin"})
+
+
 @dataclass
 class _FakeContainer:
     spec: ContainerSpec
     id: str
-    started: float
-    duration: float
-    exit_code: int
-    output: bytes
-    stopped: float | None = None
-    finished: threading.Event = field(default_factory=threading.Event)
+    run: FakeRun
+    started: float  # monotonic
+    started_at: datetime
+    #: monotonic time it ends (or ended); a stop brings it forward
+    end: float
+    #: how it ends: "exit" (by itself), "term" (SIGTERM) or "kill" (SIGKILL)
+    ending: str = "exit"
+
+    def outcome(self) -> tuple[int, bytes]:
+        if self.ending == "term":
+            return _TERM_EXIT, self.run.early + (self.run.on_term or b"")
+        if self.ending == "kill":
+            return _KILL_EXIT, self.run.early
+        return self.run.exit_code, self.run.early + self.run.late
 
 
 class FakeBackend:
-    """A container backend that runs nothing: a "container" of image ``I`` exists when ``I``
-    is in :attr:`images`, prints ``MSG=<MSG>`` and its sorted environment, lasts
-    ``$FAKE_SLEEP`` seconds (default 0) and exits with ``$EXIT_CODE`` (default 0)."""
+    """The :class:`~abaco_core.interfaces.ContainerBackend` contract in memory: it runs nothing.
+
+    A container of image ``I`` can start when ``I`` is one of :attr:`images`, each of which maps
+    to a :data:`Program` (the environment → a :class:`FakeRun`). Time passes for real: a
+    container lasting two seconds is "running" for two seconds. ``images`` may also be a list
+    of names, each then an :func:`echo_program` image.
+    """
 
     name = "fake"
     capabilities = frozenset({"environment", "logs", "exit_code", "stop", "labels"})
     location = "fake://"
+    #: the images the conformance kit uses in zero-code mode (``--abaco-backend=fake``)
+    conformance_images = FAKE_IMAGES
 
-    def __init__(self, images: Iterable[str] = ("abaco-test/busybox:1",)) -> None:
-        self.images = set(images)
+    def __init__(
+        self,
+        images: Mapping[str, Program] | Iterable[str] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if images is None:
+            images = DEFAULT_PROGRAMS
+        self.images: dict[str, Program] = (
+            dict(images) if isinstance(images, Mapping) else dict.fromkeys(images, echo_program)
+        )
         self.containers: dict[str, _FakeContainer] = {}
-        self._lock = threading.Lock()
+        self._clock = clock
+        self._changed = threading.Condition()
 
     def ping(self) -> None:
         pass
@@ -278,35 +421,43 @@ class FakeBackend:
 
     def start(self, spec: ContainerSpec) -> ContainerRef:
         self.ensure_image(spec.image)
-        env = spec.environment
-        lines = [f"MSG={env.get('MSG') or ''}"] + sorted(f"{k}={v or ''}" for k, v in env.items())
+        env = {**IMAGE_ENVIRONMENT, **{k: "" if v is None else v for k, v in spec.environment.items()}}
+        run = self.images[spec.image](env)
+        now = self._clock()
         container = _FakeContainer(
             spec=spec,
             id=uuid.uuid4().hex,
-            started=time.monotonic(),
-            duration=float(env.get("FAKE_SLEEP") or 0),
-            exit_code=int(env.get("EXIT_CODE") or 0),
-            output=("\n".join(lines) + "\n").encode(),
+            run=run,
+            started=now,
+            started_at=datetime.now(UTC),
+            end=now + max(run.duration, 0.0),
         )
-        with self._lock:
+        with self._changed:
             self.containers[container.id] = container
-        return ContainerRef(container.id, self.name, spec.name, dict(spec.labels))
+        return self._ref(container)
+
+    def _ref(self, c: _FakeContainer) -> ContainerRef:
+        return ContainerRef(c.id, self.name, c.spec.name, dict(c.spec.labels))
 
     def _get(self, ref: ContainerRef) -> _FakeContainer:
-        with self._lock:
+        try:
             return self.containers[ref.id]
+        except KeyError:
+            raise ContainerFailed(f"no container {ref.id} on the fake backend") from None
 
     def wait(self, ref: ContainerRef, timeout: float | None = None) -> ExitInfo | None:
-        c = self._get(ref)
-        end = c.started + c.duration
-        remaining = end - time.monotonic()
-        if not c.finished.is_set() and remaining > 0:
-            c.finished.wait(remaining if timeout is None else min(remaining, timeout))
-        if not c.finished.is_set() and time.monotonic() < end:
-            return None
-        c.finished.set()
-        code = 143 if c.stopped is not None else c.exit_code
-        now = datetime.now(UTC).isoformat()
+        deadline = None if timeout is None else self._clock() + max(timeout, 0.0)
+        with self._changed:
+            while True:
+                c = self._get(ref)
+                now = self._clock()
+                if now >= c.end:
+                    break
+                if deadline is not None and now >= deadline:
+                    return None
+                self._changed.wait(c.end - now if deadline is None else min(c.end, deadline) - now)
+            code, _ = c.outcome()
+            finished_at = c.started_at + timedelta(seconds=c.end - c.started)
         state = {
             "Status": "exited",
             "Running": False,
@@ -317,38 +468,56 @@ class FakeBackend:
             "Pid": 0,
             "ExitCode": code,
             "Error": "",
-            "StartedAt": now,
-            "FinishedAt": now,
+            "StartedAt": _rfc3339(c.started_at),
+            "FinishedAt": _rfc3339(finished_at),
         }
-        return ExitInfo(exit_code=code, state=state)
+        return ExitInfo(exit_code=code, started_at=c.started_at, finished_at=finished_at, state=state)
 
     def logs(self, ref: ContainerRef) -> bytes:
-        return self._get(ref).output
+        with self._changed:
+            c = self._get(ref)
+            if self._clock() < c.end:
+                return c.run.early
+            return c.outcome()[1]
 
     def stats(self, ref: ContainerRef) -> RuntimeStats | None:
-        c = self._get(ref)
-        return None if c.finished.is_set() else RuntimeStats(cpu_ns=1, io_bytes=0)
+        with self._changed:
+            c = self.containers.get(ref.id)
+            if c is None or self._clock() >= c.end:
+                return None
+            return RuntimeStats(cpu_ns=int((self._clock() - c.started) * 1e9), io_bytes=0, memory_bytes=1)
 
     def stop(self, ref: ContainerRef, grace: float = 10.0) -> None:
-        c = self._get(ref)
-        if not c.finished.is_set():
-            c.stopped = time.monotonic()
-            c.finished.set()
+        with self._changed:
+            c = self.containers.get(ref.id)
+            now = self._clock()
+            if c is None or now >= c.end:
+                return  # gone or exited: nothing to stop
+            if c.run.on_term is not None:
+                c.end, c.ending = now, "term"
+            elif now + max(grace, 0.0) < c.end:
+                c.end, c.ending = now + max(grace, 0.0), "kill"
+            self._changed.notify_all()
 
     def remove(self, ref: ContainerRef) -> None:
-        with self._lock:
+        with self._changed:
             self.containers.pop(ref.id, None)
+            self._changed.notify_all()
 
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerRef]:
-        with self._lock:
+        with self._changed:
             return [
-                ContainerRef(c.id, self.name, c.spec.name, dict(c.spec.labels))
+                self._ref(c)
                 for c in self.containers.values()
                 if all(c.spec.labels.get(k) == v for k, v in labels.items())
             ]
 
     def close(self) -> None:
         pass
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @hookimpl

@@ -43,6 +43,7 @@ CAPABILITIES = frozenset(
         "user",
         "mounts",
         "labels",
+        "security",
     }
 )
 

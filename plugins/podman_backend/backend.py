@@ -54,6 +54,7 @@ CAPABILITIES = frozenset(
         "user",
         "mounts",
         "labels",
+        "security",
     }
 )
 

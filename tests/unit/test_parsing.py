@@ -138,3 +138,9 @@ def test_time_display():
     assert parse_engine_time("0001-01-01T00:00:00Z") is None
     assert parse_engine_time("2024-01-02T03:04:05.123456789Z") == datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
     assert parse_engine_time("garbage") is None
+
+
+def test_snake_mode_also_understands_the_documented_camel_names():
+    v = fields(image="x", cronSchedule="now + 1 hour", maxWorkers=2)
+    assert v["cron_schedule"] == "now + 1 hour" and v["max_workers"] == 2
+    assert fields(image="x", max_workers=3, maxWorkers=2)["max_workers"] == 3
