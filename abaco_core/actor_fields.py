@@ -39,12 +39,16 @@ HELP = {
     "webhook": "A URL that receives this actor's events.",
     "cron_schedule": "A cron schedule for the actor.",
     "cron_on": "Whether the cron schedule is on (a boolean).",
+    "cron_timezone": "The IANA time zone of a standard cron schedule, such as Europe/Paris.",
     "queue": "The command queue for the actor's workers.",
     "max_workers": "The maximum number of workers (a positive integer).",
     "max_cpus": "The maximum CPU of an execution in NanoCPUs (a positive integer, or -1).",
     "mem_limit": "The memory limit of an execution, such as 512m or 2g (or -1).",
     "log_ex": "Seconds the logs of an execution are kept (an integer).",
     "type": "The return type of the actor: none, bin or json.",
+    "max_retries": "How many times an execution that fails for a platform reason is retried (0 or more).",
+    "retry_delay": "Seconds between two attempts of an execution (0 or more).",
+    "retry_on_exit_code": "Whether an execution whose container exits nonzero is retried too (a boolean).",
     "force": "Whether to refresh the image and start new workers (a boolean).",
 }
 
@@ -57,14 +61,16 @@ class FieldSource:
     query: Mapping[str, list[str]] | None = None
     form: Mapping[str, list[str]] | None = None
 
-    def get(self, name: str, *, many: bool = False) -> Any:
+    def get(self, name: str, *, many: bool = False, default: Any = _MISSING) -> Any:
+        """The first value found for ``name``; ``default`` (a private sentinel unless given)
+        when the request does not carry it."""
         if self.json is not None and name in self.json:
             return self.json[name]
         for multi in (self.query, self.form):
             if multi and name in multi:
                 values = multi[name]
                 return list(values) if many else values[0]
-        return _MISSING
+        return default
 
 
 def mem_limit_bytes(value: str | None) -> int | None:
@@ -151,6 +157,22 @@ def _positive(v: Any) -> int:
     return n
 
 
+def _non_negative(v: Any) -> int:
+    n = _int(v)
+    if n < 0:
+        raise ValueError("must not be negative")
+    return n
+
+
+def _seconds(v: Any) -> float:
+    if isinstance(v, bool):
+        raise ValueError("not a number")
+    n = float(v)
+    if not 0 <= n <= 86400:
+        raise ValueError("must be between 0 and 86400")
+    return n
+
+
 def _log_ex(v: Any) -> int:
     n = _int(v)
     if n < -1 or n == 0:
@@ -187,12 +209,16 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "webhook": _str,
     "cron_schedule": _str,
     "cron_on": _bool,
+    "cron_timezone": _str,
     "queue": _str,
     "max_workers": _positive,
     "max_cpus": _max_cpus,
     "mem_limit": _mem,
     "log_ex": _log_ex,
     "type": _type,
+    "max_retries": _non_negative,
+    "retry_delay": _seconds,
+    "retry_on_exit_code": _bool,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -206,12 +232,16 @@ DEFAULTS: dict[str, Any] = {
     "webhook": "",
     "cron_schedule": None,
     "cron_on": False,
+    "cron_timezone": None,
     "queue": "default",
     "max_workers": None,
     "max_cpus": None,
     "mem_limit": None,
     "log_ex": None,
     "type": "none",
+    "max_retries": 0,
+    "retry_delay": 0.0,
+    "retry_on_exit_code": False,
 }
 
 
@@ -241,6 +271,10 @@ def parse_actor_fields(
             continue
         key = to_camel(field) if case == "camel" else field
         raw = source.get(key, many=(field == "hints"))
+        if raw is _MISSING and case == "snake" and to_camel(field) != field:
+            # a snake-case instance also understands the camelCase spelling that Abaco's
+            # documentation uses (``cronSchedule``); the snake-case name wins when both are sent
+            raw = source.get(to_camel(field), many=(field == "hints"))
         if raw is _MISSING or (raw is None and field not in ("default_environment",)):
             continue
         parser = _bool if field == "force" else _PARSERS[field]

@@ -86,12 +86,22 @@ class Actor:
     cron_schedule: str | None = None
     cron_on: bool = False
     cron_next_ex: str | None = None
+    #: IANA time zone of a standard cron schedule (our extension)
+    cron_timezone: str | None = None
+    #: when the schedule was set: what a relative start (``now + 1 hour``) means
+    cron_anchor: datetime | None = None
     queue: str = "default"
     max_workers: int | None = None
     max_cpus: int | None = None
     mem_limit: str | None = None
     log_ex: int | None = None
     type: str = "none"
+    #: retries of an execution that fails for a platform reason (our extension)
+    max_retries: int = 0
+    #: seconds between two attempts
+    retry_delay: float = 0.0
+    #: also retry an execution whose container exits with a nonzero code
+    retry_on_exit_code: bool = False
     state: Any = field(default_factory=dict)
     status: ActorStatus = ActorStatus.SUBMITTED
     status_message: str = ""
@@ -131,7 +141,10 @@ class Execution:
     exit_code: int | str | None = None
     final_state: dict[str, Any] | None = None
     status_message: str = ""
+    #: how many times a container was started for it (our extension)
     attempts: int = 0
+    #: ended for good after a platform failure, its message kept for a redrive (our extension)
+    dead_lettered: bool = False
 
     def replace(self, **changes: Any) -> Execution:
         return dataclasses.replace(self, **changes)

@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,15 +17,18 @@ import pluggy
 
 from .actor_fields import ActorFields
 from .clock import Clock, utcnow
+from .cron import CRON_MESSAGE, CronAgent
+from .environment import TEXT
 from .errors import AbacoError, ActorNotFound, InvalidRequest, NotFound
 from .ids import is_hashid, new_id
 from .interfaces import ContainerBackend, Queue, Store
 from .messages import ParsedMessage
-from .models import Actor, ActorStatus, Execution, ExecutionStatus, Message, Worker
+from .models import Actor, ActorStatus, Execution, ExecutionStatus, Message, Worker, WorkerStatus
 from .plugins import build_plugin_manager, choose_backend, choose_queue, choose_store
 from .records import ContainerRef, ExecutionTotals
 from .runtime.pool import WorkerPool
 from .runtime.signals import ExecutionSignals
+from .schedules import parse_schedule
 from .settings import Settings
 
 __all__ = ["Platform", "build_platform", "parse_mounts"]
@@ -55,6 +59,9 @@ def parse_mounts(entries: list[str], actor: Actor) -> list[dict[str, str]]:
     return mounts
 
 
+_STOPPING = (WorkerStatus.SHUTDOWN_REQUESTED, WorkerStatus.SHUTTING_DOWN, WorkerStatus.ERROR)
+
+
 class Platform:
     def __init__(
         self,
@@ -75,6 +82,7 @@ class Platform:
         self.instance_id = hashlib.sha256(settings.resolved_database_url.encode()).hexdigest()[:16]
         self.pool = WorkerPool(self)
         self.signals = ExecutionSignals()
+        self.cron = CronAgent(self)
         self._housekeeper: threading.Thread | None = None
         self._stopping = threading.Event()
         self._reaper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reaper")
@@ -87,7 +95,18 @@ class Platform:
         self.recover()
         self._housekeeper = threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True)
         self._housekeeper.start()
+        if self.settings.cron_interval > 0:
+            self.cron.start(self.settings.cron_interval)
+        if self.settings.autoscale_interval > 0:
+            threading.Thread(target=self._autoscale_loop, name="autoscaler", daemon=True).start()
         self.pm.hook.abaco_startup(settings=self.settings)
+
+    def _autoscale_loop(self) -> None:
+        while not self._stopping.wait(self.settings.autoscale_interval):
+            try:
+                self.autoscale()
+            except AbacoError as exc:
+                log.warning("autoscaler pass failed: %s", exc)
 
     def _housekeeping_loop(self) -> None:
         while not self._stopping.wait(self.settings.housekeeping_interval):
@@ -132,6 +151,7 @@ class Platform:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.cron.stop()
         self.pool.shutdown(self.settings.shutdown_grace)
         self._reaper.shutdown(wait=True)
         self.pm.hook.abaco_shutdown()
@@ -152,11 +172,27 @@ class Platform:
         except ActorNotFound:
             raise ActorNotFound(f"No actor found with identifier: {identifier}.") from None
 
+    def _check_schedule(self, values: dict[str, Any], previous: Actor | None, now: datetime) -> None:
+        """Validate ``cron_schedule`` (spec §9.2) and fix its anchor: a new or changed
+        schedule counts from now; an unchanged one keeps its cadence."""
+        expression, timezone = values.get("cron_schedule"), values.get("cron_timezone")
+        if not expression:
+            values["cron_anchor"] = None
+            return
+        unchanged = previous is not None and (previous.cron_schedule, previous.cron_timezone) == (
+            expression,
+            timezone,
+        )
+        anchor = previous.cron_anchor if unchanged and previous.cron_anchor else now
+        parse_schedule(self.pm, expression, timezone, anchor, check_past=not unchanged)
+        values["cron_anchor"] = anchor
+
     def register_actor(self, fields: ActorFields, *, tenant: str, owner: str) -> Actor:
         values = dict(fields.values)
         values.pop("force", None)
         self._check_link(tenant, values.get("link", ""), None)
         now = self.clock()
+        self._check_schedule(values, None, now)
         actor = Actor(
             tenant=tenant,
             id=new_id(),
@@ -182,8 +218,14 @@ class Platform:
                 "Invalid actor description: an actor that was not stateless cannot be updated to be stateless."
             )
         self._check_link(actor.tenant, values.get("link", ""), actor)
+        if "cron_on" in fields.supplied and "cron_schedule" not in fields.supplied:
+            # the seed document switches a schedule off and on with {"image", "cronOn"} alone:
+            # the switch applies to the schedule the actor has
+            values["cron_schedule"], values["cron_timezone"] = actor.cron_schedule, actor.cron_timezone
+        now = self.clock()
+        self._check_schedule(values, actor, now)
         new_revision = values["image"] != actor.image or force
-        updated = actor.replace(**values, last_update_time=self.clock())
+        updated = actor.replace(**values, last_update_time=now)
         if new_revision:
             updated = updated.replace(
                 revision=actor.revision + 1, status=ActorStatus.SUBMITTED, status_message=""
@@ -304,11 +346,37 @@ class Platform:
         )
         message = Message(actor.tenant, actor.id, execution.id, parsed.payload, parsed.content_type, metadata)
         self.store.create_execution(execution, message)
+        self._enqueue(actor, execution)
+        return execution
+
+    def send_cron_message(self, actor: Actor, execution_id: str) -> Execution:
+        """Queue the cron message of a slot, behind whatever waits (spec §9.4; a worker is
+        ensured, Q30). A second call for the same slot raises ``Conflict``."""
+        execution = Execution(
+            tenant=actor.tenant,
+            actor_id=actor.id,
+            id=execution_id,
+            executor="cron",
+            api_server=self.settings.resolved_api_server,
+            status=ExecutionStatus.SUBMITTED,
+            message_received_time=self.clock(),
+        )
+        metadata = {
+            "_abaco_execution_id": execution.id,
+            "_abaco_Content_Type": TEXT,
+            "_abaco_actor_revision": str(actor.revision),
+            "Time_msg_queued": f"{time.time():.6f}",
+        }
+        message = Message(actor.tenant, actor.id, execution.id, CRON_MESSAGE, TEXT, metadata)
+        self.store.create_execution(execution, message)
+        self._enqueue(actor, execution)
+        return execution
+
+    def _enqueue(self, actor: Actor, execution: Execution) -> None:
         self.queue.put(actor.dbid, execution.id)
         self.pm.hook.abaco_execution_queued(execution=execution)
         if not self.store.list_workers(actor.tenant, actor.id):
             self.pool.ensure_worker(actor)
-        return execution
 
     def message_count(self, actor: Actor) -> int:
         return self.queue.count(actor.dbid)
@@ -368,6 +436,71 @@ class Platform:
         now = self.clock()
         self.store.expire_logs(now)
         self.store.expire_results(now - timedelta(seconds=self.settings.results_ttl))
+
+    def redrive(self, actor: Actor, execution: Execution) -> Execution:
+        """Run a dead-lettered execution again, from the back of the queue (our extension)."""
+        if not execution.dead_lettered:
+            raise InvalidRequest(
+                f"Execution {execution.id} is not dead-lettered (status {execution.status.value}); "
+                "only dead-lettered executions can be redriven."
+            )
+        if self.store.get_message(actor.tenant, actor.id, execution.id) is None:
+            raise InvalidRequest(
+                f"The message of execution {execution.id} is no longer kept; it cannot be redriven."
+            )
+        again = execution.replace(
+            status=ExecutionStatus.SUBMITTED,
+            dead_lettered=False,
+            attempts=0,
+            status_message=f"redriven after {execution.attempts} attempt(s)",
+            start_time=None,
+            finish_time=None,
+            exit_code=None,
+            final_state=None,
+        )
+        if not self.store.update_execution(again, expected=[execution.status]):
+            raise InvalidRequest(f"Execution {execution.id} changed meanwhile; try again.")
+        self._enqueue(actor, again)
+        return again
+
+    def add_workers(self, actor: Actor, num: int) -> tuple[int, int]:
+        """Ensure at least ``num`` worker records (spec §5.8): (requested, previously there)."""
+        before = len(self.store.list_workers(actor.tenant, actor.id))
+        requested = 0
+        for _ in range(max(0, num - before)):
+            if self.pool.request_worker(actor, max_workers=num):
+                requested += 1
+        return requested, before
+
+    def stop_worker(self, worker: Worker) -> None:
+        self.pool.stop_worker(worker)
+
+    def autoscale(self) -> None:
+        """Stateless actors get workers as their backlog grows, up to ``max_workers``, and
+        lose the idle ones when their inbox is empty (spec §7.6; the ``sync`` hint keeps one)."""
+        idle_after = timedelta(seconds=self.settings.worker_idle_timeout)
+        now = self.clock()
+        for actor in self.store.list_actors(None):
+            if not actor.stateless or actor.status in (ActorStatus.ERROR, ActorStatus.SHUTTING_DOWN):
+                continue
+            workers = self.store.list_workers(actor.tenant, actor.id)
+            live = [w for w in workers if w.status not in _STOPPING]
+            backlog = self.queue.count(actor.dbid)
+            limit = actor.max_workers or self.settings.max_workers_per_actor
+            if backlog > 0:
+                idle_or_starting = [w for w in live if w.status != WorkerStatus.BUSY]
+                if backlog > len(idle_or_starting) and len(live) < limit:
+                    self.pool.request_worker(actor, max_workers=limit)
+                continue
+            idle = sorted(
+                (w for w in live if w.status == WorkerStatus.READY),
+                key=lambda w: w.last_execution_time or w.create_time or now,
+            )
+            if "sync" in actor.hints and idle:
+                idle.pop()  # the most recently active one stays
+            for worker in idle:
+                if now - (worker.last_execution_time or worker.create_time or now) >= idle_after:
+                    self.pool.stop_worker(worker)
 
     def workers(self, actor: Actor) -> list[Worker]:
         return self.store.list_workers(actor.tenant, actor.id)

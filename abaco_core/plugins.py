@@ -27,7 +27,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Modules of the core registered before the entry points: ordinary plugins.
-DEFAULT_PLUGINS: tuple[str, ...] = ("abaco_core.builtin.local_queue",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "abaco_core.builtin.local_queue",
+    "abaco_core.builtin.cron_abaco",
+    "abaco_core.builtin.cron_standard",
+)
 
 T = TypeVar("T", ContainerBackendInfo, StoreInfo, QueueInfo)
 

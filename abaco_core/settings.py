@@ -105,6 +105,9 @@ class Settings:
     global_mounts: list[str] = field(default_factory=list)
     privileged_mounts: list[str] = field(default_factory=list)
     housekeeping_interval: float = 60.0
+    cron_interval: float = 10.0
+    autoscale_interval: float = 1.0
+    worker_idle_timeout: float = 60.0
     plugin: dict[str, Any] = field(default_factory=dict)
 
     @property

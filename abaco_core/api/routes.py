@@ -45,6 +45,13 @@ def _execution(request: Request, actor: Actor, execution_id: str) -> Execution:
         ) from None
 
 
+def _actor_view(request: Request, actor: Actor) -> dict:
+    """An actor as shown, with the next cron slot computed now (never stored, so a
+    scheduler and a PUT cannot overwrite each other)."""
+    next_ex = _platform(request).cron.next_fire(actor) if actor.cron_schedule else None
+    return request.app.ctx.views.actor(actor, cron_next_ex=next_ex)
+
+
 async def not_allowed(request: Request, **_: str) -> HTTPResponse:
     raise MethodNotAllowed(WRONG_METHOD)
 
@@ -55,7 +62,7 @@ async def not_allowed(request: Request, **_: str) -> HTTPResponse:
 async def list_actors(request: Request) -> HTTPResponse:
     p = _platform(request)
     actors = p.store.list_actors(identity(request).tenant)
-    return _ok(request, [request.app.ctx.views.actor(a) for a in actors], "Actors retrieved successfully.")
+    return _ok(request, [_actor_view(request, a) for a in actors], "Actors retrieved successfully.")
 
 
 async def create_actor(request: Request) -> HTTPResponse:
@@ -64,19 +71,13 @@ async def create_actor(request: Request) -> HTTPResponse:
     fields = parse_actor_fields(
         field_source(request), case=p.settings.case, host_queues=p.settings.host_queues
     )
-    if fields.values.get("cron_schedule") is not None:
-        _refuse_cron(request)
     actor = p.register_actor(fields, tenant=who.tenant, owner=who.username)
-    return _ok(request, request.app.ctx.views.actor(actor), "Actor created successfully.")
-
-
-def _refuse_cron(request: Request) -> None:
-    raise InvalidRequest("Invalid actor description: cron schedules are not supported by this server yet.")
+    return _ok(request, _actor_view(request, actor), "Actor created successfully.")
 
 
 async def get_actor(request: Request, actor_id: str) -> HTTPResponse:
     actor = _actor(request, actor_id)
-    return _ok(request, request.app.ctx.views.actor(actor), "Actor retrieved successfully.")
+    return _ok(request, _actor_view(request, actor), "Actor retrieved successfully.")
 
 
 async def update_actor(request: Request, actor_id: str) -> HTTPResponse:
@@ -85,10 +86,8 @@ async def update_actor(request: Request, actor_id: str) -> HTTPResponse:
     fields = parse_actor_fields(
         field_source(request), case=p.settings.case, host_queues=p.settings.host_queues, update=True
     )
-    if fields.values.get("cron_schedule") is not None:
-        _refuse_cron(request)
     updated = p.update_actor(actor, fields)
-    return _ok(request, request.app.ctx.views.actor(updated), "Actor updated successfully.")
+    return _ok(request, _actor_view(request, updated), "Actor updated successfully.")
 
 
 async def delete_actor(request: Request, actor_id: str) -> HTTPResponse:
@@ -197,11 +196,34 @@ async def purge_messages(request: Request, actor_id: str) -> HTTPResponse:
 
 
 async def list_executions(request: Request, actor_id: str) -> HTTPResponse:
+    """The summary; ``?status=`` (repeatable) and ``?dead_lettered=true|false`` filter it."""
     p = _platform(request)
     actor = _actor(request, actor_id)
-    executions = p.store.list_executions(actor.tenant, actor.id)
+    query = query_lists(request)
+    statuses = None
+    if "status" in query:
+        try:
+            statuses = [ExecutionStatus(s.strip().upper()) for s in query["status"]]
+        except ValueError:
+            raise InvalidRequest(
+                f"Invalid status filter {query['status']}; use {', '.join(s.value for s in ExecutionStatus)}."
+            ) from None
+    executions = p.store.list_executions(actor.tenant, actor.id, statuses=statuses)
+    if "dead_lettered" in query:
+        try:
+            wanted = parse_bool(query["dead_lettered"][0])
+        except ValueError:
+            raise InvalidRequest("Invalid dead_lettered filter; use true or false.") from None
+        executions = [e for e in executions if e.dead_lettered is wanted]
     summary = request.app.ctx.views.executions_summary(actor, executions, p.totals(actor))
     return _ok(request, summary, "Actor executions retrieved successfully.")
+
+
+async def redrive_execution(request: Request, actor_id: str, execution_id: str) -> HTTPResponse:
+    actor = _actor(request, actor_id)
+    execution = _execution(request, actor, execution_id)
+    again = _platform(request).redrive(actor, execution)
+    return _ok(request, request.app.ctx.views.execution(again), f"Execution {execution_id} queued again.")
 
 
 async def get_execution(request: Request, actor_id: str, execution_id: str) -> HTTPResponse:
@@ -254,7 +276,7 @@ async def set_state(request: Request, actor_id: str) -> HTTPResponse:
     if state is _NO_STATE:
         raise InvalidRequest("Invalid actor state description: state must be JSON serializable.")
     updated = p.set_state(actor, state)
-    return _ok(request, request.app.ctx.views.actor(updated), "State updated successfully.")
+    return _ok(request, _actor_view(request, updated), "State updated successfully.")
 
 
 _NO_STATE = object()
@@ -267,6 +289,37 @@ async def list_workers(request: Request, actor_id: str) -> HTTPResponse:
     actor = _actor(request, actor_id)
     workers = _platform(request).workers(actor)
     return _ok(request, [request.app.ctx.views.worker(w) for w in workers], "Workers retrieved successfully.")
+
+
+async def add_workers(request: Request, actor_id: str) -> HTTPResponse:
+    p = _platform(request)
+    actor = _actor(request, actor_id)
+    raw = field_source(request).get("num", default=None)
+    try:
+        num = 1 if raw in (None, "", 0, "0") else int(raw)
+        if isinstance(raw, bool) or num < 1:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise InvalidRequest("Invalid worker description: num must be a positive integer.") from None
+    requested, before = p.add_workers(actor, num)
+    if requested == 0:
+        return _ok(request, None, f"Actor {actor.id} already had {num} worker(s).")
+    return _ok(
+        request,
+        None,
+        f"Scheduled {requested} new worker(s) to start. Previously, there were {before} workers.",
+    )
+
+
+async def delete_worker(request: Request, actor_id: str, worker_id: str) -> HTTPResponse:
+    p = _platform(request)
+    actor = _actor(request, actor_id)
+    try:
+        worker = p.store.get_worker(actor.tenant, actor.id, worker_id)
+    except WorkerNotFound:
+        raise WorkerNotFound("Worker not found.") from None
+    p.stop_worker(worker)
+    return _ok(request, None, "Worker scheduled to be stopped.")
 
 
 async def get_worker(request: Request, actor_id: str, worker_id: str) -> HTTPResponse:
@@ -289,6 +342,7 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     # POST too: the seed document's curl example sends its request with -d
     ("/<actor_id:str>/executions/<execution_id:str>/results", {"GET": get_result, "POST": get_result}),
     ("/<actor_id:str>/state", {"GET": get_state, "POST": set_state}),
-    ("/<actor_id:str>/workers", {"GET": list_workers}),
-    ("/<actor_id:str>/workers/<worker_id:str>", {"GET": get_worker}),
+    ("/<actor_id:str>/executions/<execution_id:str>/redrive", {"POST": redrive_execution}),
+    ("/<actor_id:str>/workers", {"GET": list_workers, "POST": add_workers}),
+    ("/<actor_id:str>/workers/<worker_id:str>", {"GET": get_worker, "DELETE": delete_worker}),
 ]

@@ -26,7 +26,7 @@ class Views:
     def profile_url(self, user: str) -> str:
         return f"{self.api}/profiles/v2/{user}"
 
-    def actor(self, a: Actor) -> dict[str, Any]:
+    def actor(self, a: Actor, *, cron_next_ex: str | None = None) -> dict[str, Any]:
         return self._case(
             {
                 "id": a.id,
@@ -46,13 +46,17 @@ class Views:
                 "webhook": a.webhook,
                 "cron_schedule": a.cron_schedule,
                 "cron_on": a.cron_on,
-                "cron_next_ex": a.cron_next_ex,
+                "cron_next_ex": cron_next_ex,
+                "cron_timezone": a.cron_timezone,
                 "queue": a.queue,
                 "max_workers": a.max_workers,
                 "max_cpus": a.max_cpus,
                 "mem_limit": a.mem_limit,
                 "log_ex": a.log_ex,
                 "type": a.type,
+                "max_retries": a.max_retries,
+                "retry_delay": a.retry_delay,
+                "retry_on_exit_code": a.retry_on_exit_code,
                 "state": a.state,
                 "revision": a.revision,
                 "mounts": a.mounts,
@@ -88,6 +92,8 @@ class Views:
                 "io": e.io,
                 "exit_code": e.exit_code,
                 "final_state": e.final_state,
+                "attempts": e.attempts,
+                "dead_lettered": e.dead_lettered,
                 "_links": {"self": base, "owner": self.profile_url(e.executor), "logs": f"{base}/logs"},
             }
         )

@@ -169,7 +169,9 @@ class ResultsSocket:
         self._wake_r, self._wake_w = os.pipe()
         self._lock = threading.Lock()
         self._closed = False
-        self._thread = threading.Thread(target=self._poll, daemon=True, name=f"results-{os.path.basename(path)}")
+        self._thread = threading.Thread(
+            target=self._poll, daemon=True, name=f"results-{os.path.basename(path)}"
+        )
         self._thread.start()
 
     def _drain(self) -> None:

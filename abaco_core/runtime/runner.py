@@ -36,6 +36,7 @@ class Outcome(StrEnum):
     START_FAILED = "START_FAILED"  # the container could not be started; the execution is ERROR
     IMAGE_MISSING = "IMAGE_MISSING"  # the actor's image is gone; the execution is ERROR
     INTERRUPTED = "INTERRUPTED"  # the platform stopped mid-run; the execution is queued again
+    RETRY = "RETRY"  # a failed attempt with retries left; the execution is queued again
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,10 @@ class ExecutionRunner:
             self.fifo.feed(lambda: not self._exited.is_set())
         started_mono = time.monotonic()
         running = self.execution.replace(
-            status=ExecutionStatus.RUNNING, start_time=clock(), worker_id=self.worker.id
+            status=ExecutionStatus.RUNNING,
+            start_time=clock(),
+            worker_id=self.worker.id,
+            attempts=self.execution.attempts + 1,
         )
         store.update_execution(running, expected=[ExecutionStatus.SUBMITTED])
         self.execution = running
@@ -185,11 +189,19 @@ class ExecutionRunner:
         store.set_logs(
             self.actor.tenant, self.actor.id, self.execution.id, logs, self.p.log_expiry(self.actor)
         )
+        failed_exit = exit_info.exit_code != 0 and self.actor.retry_on_exit_code and not self._halted.is_set()
+        if failed_exit and self.execution.attempts <= self.actor.max_retries:
+            self._remove()
+            return self._requeue(Outcome.RETRY, f"the container exited with {exit_info.exit_code}")
         finished = self._finalize(exit_info, stats, supervised)
+        if failed_exit:
+            # retries used up: it ran, so it is COMPLETE, and its message stays for a redrive
+            finished = finished.replace(dead_lettered=True)
         store.update_execution(finished, expected=[ExecutionStatus.RUNNING])
         self.execution = finished
         self.p.signals.notify(finished.id)
-        store.delete_message(self.actor.tenant, self.actor.id, self.execution.id)
+        if not finished.dead_lettered:
+            store.delete_message(self.actor.tenant, self.actor.id, self.execution.id)
         self._remove()
         return RunResult(Outcome.COMPLETE, finished, exit_info=exit_info)
 
@@ -277,16 +289,39 @@ class ExecutionRunner:
         )
 
     def _fail(self, outcome: Outcome, reason: str) -> RunResult:
+        """A platform failure. A missing image puts the message back (the actor goes to
+        ``ERROR`` and the message runs once it is repaired); with retries left the execution
+        is queued again; otherwise it ends ``ERROR``, dead-lettered (our extension)."""
+        if outcome is Outcome.IMAGE_MISSING:
+            return self._requeue(outcome, reason, count=False)
+        attempts = max(self.execution.attempts, 1)
+        if attempts <= self.actor.max_retries:
+            return self._requeue(Outcome.RETRY, reason)
         failed = self.execution.replace(
             status=ExecutionStatus.ERROR,
-            status_message=reason,
+            status_message=reason if attempts == 1 else f"{reason} (after {attempts} attempts)",
             worker_id=self.worker.id,
             finish_time=self.p.clock(),
+            attempts=attempts,
+            dead_lettered=True,
         )
         self.p.store.update_execution(failed, expected=[ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING])
         self.execution = failed
         self.p.signals.notify(failed.id)
         return RunResult(outcome, failed, reason)
+
+    def _requeue(self, outcome: Outcome, reason: str, *, count: bool = True) -> RunResult:
+        """Back to ``SUBMITTED``: the worker puts the message back in its place."""
+        attempts = max(self.execution.attempts, 1) if count else self.execution.attempts
+        note = (
+            f"attempt {attempts} failed: {reason}; it will be retried" if count else f"{reason}; queued again"
+        )
+        again = self.execution.replace(
+            status=ExecutionStatus.SUBMITTED, status_message=note, start_time=None, attempts=attempts
+        )
+        self.p.store.update_execution(again, expected=[ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING])
+        self.execution = again
+        return RunResult(outcome, again, reason)
 
     def _remove(self) -> None:
         """Remove the container in the background: the worker takes its next message at once."""

@@ -107,15 +107,21 @@ class WorkerThread(threading.Thread):
             if result.outcome is Outcome.INTERRUPTED:
                 queue.release(delivery)
                 return
+            if result.outcome is Outcome.IMAGE_MISSING:
+                queue.release(delivery)  # first in line again once the actor is repaired
+                self.p.set_actor_error(actor, result.reason)
+                return
+            if result.outcome is Outcome.RETRY:
+                self.stop_requested.wait(actor.retry_delay)
+                queue.release(delivery)  # back in its place: retries keep the order
+                self._set_status(WorkerStatus.READY)
+                continue
             queue.ack(delivery)
             self.p.pm.hook.abaco_execution_finished(execution=result.execution, exit_info=result.exit_info)
             if result.outcome is Outcome.COMPLETE:
                 self._start_failures = 0
                 self._set_status(WorkerStatus.READY, last_execution_time=self.p.clock())
                 continue
-            if result.outcome is Outcome.IMAGE_MISSING:
-                self.p.set_actor_error(actor, result.reason)
-                return
             if result.outcome is Outcome.START_FAILED:
                 self._start_failures += 1
                 if self._start_failures > MAX_START_FAILURES:
