@@ -26,6 +26,7 @@ from .records import (
     RuntimeStats,
     StoreInfo,
 )
+from .schedules import Due, Schedule
 from .settings import Settings, SettingSpec, parse_bool
 
 __version__ = "0.1.0"
@@ -40,6 +41,7 @@ __all__ = [
     "ContainerRef",
     "ContainerSpec",
     "Delivery",
+    "Due",
     "Execution",
     "ExecutionStatus",
     "ExecutionTotals",
@@ -49,6 +51,7 @@ __all__ = [
     "Queue",
     "QueueInfo",
     "RuntimeStats",
+    "Schedule",
     "SettingSpec",
     "Settings",
     "Store",

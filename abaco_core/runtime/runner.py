@@ -135,6 +135,8 @@ class ExecutionRunner:
 
     def run(self) -> RunResult:
         store, backend, clock = self.p.store, self.p.backend, self.p.clock
+        # this run is one more attempt, whether or not its container starts
+        self.execution = self.execution.replace(attempts=self.execution.attempts + 1)
         try:
             spec = self.build_spec()
             self._open_channels(spec)
@@ -156,7 +158,6 @@ class ExecutionRunner:
             status=ExecutionStatus.RUNNING,
             start_time=clock(),
             worker_id=self.worker.id,
-            attempts=self.execution.attempts + 1,
         )
         store.update_execution(running, expected=[ExecutionStatus.SUBMITTED])
         self.execution = running
@@ -294,7 +295,7 @@ class ExecutionRunner:
         is queued again; otherwise it ends ``ERROR``, dead-lettered (our extension)."""
         if outcome is Outcome.IMAGE_MISSING:
             return self._requeue(outcome, reason, count=False)
-        attempts = max(self.execution.attempts, 1)
+        attempts = self.execution.attempts
         if attempts <= self.actor.max_retries:
             return self._requeue(Outcome.RETRY, reason)
         failed = self.execution.replace(
@@ -312,7 +313,7 @@ class ExecutionRunner:
 
     def _requeue(self, outcome: Outcome, reason: str, *, count: bool = True) -> RunResult:
         """Back to ``SUBMITTED``: the worker puts the message back in its place."""
-        attempts = max(self.execution.attempts, 1) if count else self.execution.attempts
+        attempts = self.execution.attempts if count else self.execution.attempts - 1
         note = (
             f"attempt {attempts} failed: {reason}; it will be retried" if count else f"{reason}; queued again"
         )
