@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -114,7 +115,8 @@ class ExecutionRunner:
                 "abaco.execution": self.execution.id,
                 "abaco.worker": self.worker.id,
             },
-            name=f"abaco_{actor.id}_{self.execution.id}",
+            # unique per run: a previous attempt's container may still be being removed
+            name=f"abaco_{actor.id}_{self.execution.id}_{self.execution.attempts}_{uuid.uuid4().hex[:6]}",
             user=user,
             mem_limit=mem_limit_bytes(mem),
             cpus_nano=None if cpus in (None, -1) else int(cpus),
