@@ -122,6 +122,9 @@ def _int(v: Any) -> int:
 def _object(v: Any) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise ValueError("not a JSON object")
+    for name, value in v.items():
+        if not name or "=" in name or "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            raise ValueError("not usable as environment variables")
     return v
 
 
@@ -145,8 +148,8 @@ def _hints(v: Any) -> list[str]:
 
 def _max_cpus(v: Any) -> int:
     n = _int(v)
-    if n != -1 and n <= 0:
-        raise ValueError("must be positive or -1")
+    if n != -1 and not 0 < n <= 1024 * 10**9:
+        raise ValueError("must be positive (at most 1024 CPUs) or -1")
     return n
 
 
@@ -184,7 +187,9 @@ def _mem(v: Any) -> str:
     text = str(v).strip() if isinstance(v, (str, int)) and not isinstance(v, bool) else None
     if text is None:
         raise ValueError("not a memory size")
-    mem_limit_bytes(text)
+    size = mem_limit_bytes(text)
+    if size is not None and not 4 * 1024**2 <= size <= 2**50:
+        raise ValueError("must be between 4m and 1024t")
     return text
 
 

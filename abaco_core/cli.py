@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .errors import AbacoError
+from .errors import AbacoError, ConfigError
 
 __all__ = ["main"]
 
@@ -44,6 +44,7 @@ def _up(args: argparse.Namespace) -> int:
         database_url=args.database_url,
     )
     os.makedirs(settings.data_dir, exist_ok=True)
+    lock = _lock_data_dir(settings.data_dir)
     platform = build_platform(settings, pm)
     platform.start()
     app = create_app(platform, name="abaco")
@@ -67,11 +68,29 @@ def _up(args: argparse.Namespace) -> int:
             motd=False,
             debug=False,
         )
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from None
     finally:
         print("abaco: stopping workers...", flush=True)
         platform.stop()
         print("abaco: stopped.", flush=True)
+        del lock
     return 0
+
+
+def _lock_data_dir(data_dir: str) -> object:
+    """One ``abaco up`` per data dir: a second one would take the first one's work away
+    (its recovery removes the containers and workers it finds)."""
+    import fcntl
+
+    handle = open(os.path.join(data_dir, "abaco.lock"), "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise ConfigError(f"another abaco is running on the data dir {data_dir}") from None
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,8 @@ def new_id() -> str:
 
 def is_hashid(value: str) -> bool:
     """Whether ``value`` decodes as one of our ids (then it is an actor id, not an alias)."""
+    if not value or len(value) > 32:  # ours are 12-13 characters; decoding is quadratic
+        return False
     try:
         return bool(_HASHIDS.decode(value))
     except Exception:  # hashids raises assorted errors on odd input

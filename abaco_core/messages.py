@@ -10,10 +10,32 @@ from typing import Any
 from .environment import BINARY, JSON, TEXT
 from .errors import InvalidRequest, PayloadTooLarge
 
-__all__ = ["ParsedMessage", "parse_message", "query_metadata"]
+__all__ = ["ParsedMessage", "check_environment", "loads_json", "parse_message", "query_metadata"]
 
 #: query parameters that never reach the container (Q17)
 _NOT_METADATA = frozenset({"message", "_abaco_synchronous", "x-nonce"})
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_json(body: bytes | str) -> Any:
+    """Strict JSON: ``NaN``/``Infinity`` and absurdly deep nesting are errors (``ValueError``)."""
+    try:
+        return json.loads(body, parse_constant=_no_constants)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+
+
+def check_environment(names_values: Mapping[str, Any], what: str) -> None:
+    """Refuse what no container engine accepts in an environment, before anything is queued:
+    an empty name, ``=`` or NUL in a name, NUL in a value."""
+    for name, value in names_values.items():
+        if not name or "=" in name or "\x00" in name:
+            raise InvalidRequest(f"Invalid {what}: {name!r} cannot be an environment variable name.")
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidRequest(f"Invalid {what}: the value of {name!r} contains a NUL character.")
 
 
 @dataclass(frozen=True)
@@ -46,7 +68,7 @@ def parse_message(
     json_ok = False
     if body and media != BINARY:
         try:
-            parsed_json = json.loads(body)
+            parsed_json = loads_json(body)
             json_ok = True
         except (ValueError, UnicodeDecodeError):
             json_ok = False
@@ -61,7 +83,10 @@ def parse_message(
         candidates.append(query["message"][0])
     for value in candidates:
         if value not in (None, ""):
-            return ParsedMessage(value if isinstance(value, str) else str(value), TEXT)
+            text = value if isinstance(value, str) else str(value)
+            if "\x00" in text:
+                raise InvalidRequest("Invalid message: it contains a NUL character, which cannot reach MSG.")
+            return ParsedMessage(text, TEXT)
 
     # 2. binary: exactly application/octet-stream, no parameters
     if (content_type or "").strip().lower() == BINARY:
@@ -87,4 +112,6 @@ def parse_message(
 
 def query_metadata(query: Mapping[str, list[str]]) -> dict[str, str]:
     """Query parameters that become container environment variables (first value wins)."""
-    return {k: v[0] for k, v in query.items() if k not in _NOT_METADATA and v}
+    metadata = {k: v[0] for k, v in query.items() if k not in _NOT_METADATA and v}
+    check_environment(metadata, "query parameter")
+    return metadata

@@ -245,6 +245,14 @@ class Platform:
     def _finish_delete(self, actor: Actor) -> None:
         self.purge_messages(actor, reason="the actor was deleted")
         self.store.delete_actor(actor.tenant, actor.id)
+        # what a worker still held (a retry waiting, a run being halted) ends too (Q31)
+        pending = [ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING]
+        for execution in self.store.list_executions(actor.tenant, actor.id, statuses=pending):
+            ended = execution.replace(
+                status=ExecutionStatus.ERROR, status_message="Not run: the actor was deleted."
+            )
+            if self.store.update_execution(ended, expected=pending):
+                self.signals.notify(execution.id)
 
     def _check_link(self, tenant: str, link: str, actor: Actor | None) -> None:
         if not link:
@@ -464,7 +472,12 @@ class Platform:
         return again
 
     def add_workers(self, actor: Actor, num: int) -> tuple[int, int]:
-        """Ensure at least ``num`` worker records (spec §5.8): (requested, previously there)."""
+        """Ensure at least ``num`` worker records (spec §5.8): (requested, previously there).
+        ``num`` may exceed ``max_workers`` (as upstream), not ``ABACO_MAX_WORKERS_PER_HOST``."""
+        if num > self.settings.max_workers_per_host:
+            raise InvalidRequest(
+                f"Invalid worker description: num must be at most {self.settings.max_workers_per_host}."
+            )
         before = len(self.store.list_workers(actor.tenant, actor.id))
         requested = 0
         for _ in range(max(0, num - before)):

@@ -80,6 +80,7 @@ class Settings:
     host_ip: str = "127.0.0.1"
     init_count: int = 1
     max_workers_per_actor: int = 20
+    max_workers_per_host: int = 100
     max_run_time: int = -1
     mem_limit: str = "-1"
     max_cpus: int = -1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse, empty
+from sanic.response import HTTPResponse
 
 from ..platform import Platform
 from .errors import handle_exception
@@ -55,7 +55,7 @@ def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
 
 async def _options(request: Request, **_: str) -> HTTPResponse:
     """Preflight requests bypass authentication and always succeed (spec §2.9)."""
-    return empty(status=200)
+    return HTTPResponse(b"", status=200, content_type="text/plain; charset=utf-8")
 
 
 async def _cors(request: Request, response: HTTPResponse) -> None:

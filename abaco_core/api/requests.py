@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +9,7 @@ from sanic import Request
 
 from ..actor_fields import FieldSource
 from ..errors import InvalidRequest
+from ..messages import loads_json
 
 __all__ = ["Identity", "field_source", "identity", "json_body", "query_lists"]
 
@@ -38,7 +38,7 @@ def json_body(request: Request) -> Any:
     if not request.body or not _is_json(request):
         return None
     try:
-        return json.loads(request.body)
+        return loads_json(request.body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"Invalid JSON in the request body: {exc}") from None
 

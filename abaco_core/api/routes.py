@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 
 from sanic import Request
@@ -11,8 +10,8 @@ from sanic.response import HTTPResponse, raw
 
 from ..actor_fields import parse_actor_fields
 from ..errors import ExecutionNotFound, InvalidRequest, MethodNotAllowed, NotFound, WorkerNotFound
-from ..messages import parse_message, query_metadata
-from ..models import Actor, Execution, ExecutionStatus
+from ..messages import loads_json, parse_message, query_metadata
+from ..models import Actor, ActorStatus, Execution, ExecutionStatus
 from ..platform import Platform
 from ..settings import parse_bool
 from .envelope import error, ok
@@ -162,6 +161,15 @@ async def _wait_synchronous(p: Platform, actor: Actor, execution: Execution) -> 
                     return raw(data, content_type="application/octet-stream")
                 logs = p.store.get_logs(actor.tenant, actor.id, eid, p.clock())
                 return raw(logs.encode(), content_type="text/html; charset=utf-8")
+            if current.status == ExecutionStatus.SUBMITTED:
+                holder = p.store.get_actor(actor.tenant, actor.id)
+                if holder.status == ActorStatus.ERROR:
+                    return error(
+                        p.settings.version,
+                        f"Actor {actor.id} is in ERROR ({holder.status_message.strip()}); execution {eid} "
+                        "stays queued and runs once the actor is repaired.",
+                        500,
+                    )
             if current.status == ExecutionStatus.ERROR:
                 return error(
                     p.settings.version,
@@ -270,7 +278,7 @@ async def set_state(request: Request, actor_id: str) -> HTTPResponse:
     if actor.stateless:
         raise NotFound("actor is stateless.")
     try:
-        state = json.loads(request.body) if request.body else _NO_STATE
+        state = loads_json(request.body) if request.body else _NO_STATE
     except (ValueError, UnicodeDecodeError):
         state = _NO_STATE
     if state is _NO_STATE:

@@ -22,7 +22,7 @@ import termios
 import threading
 from collections.abc import Callable
 
-__all__ = ["FIFO_MOUNT", "MAX_RESULT_BYTES", "RESULTS_MOUNT", "BinaryFifo", "ResultsSocket"]
+__all__ = ["FIFO_MOUNT", "MAX_RESULT_BYTES", "RESULTS_MOUNT", "BinaryFifo", "EmptyMessage", "ResultsSocket"]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class BinaryFifo:
         self.written = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         if os.path.lexists(path):
             os.unlink(path)
         os.mkfifo(path)
@@ -134,6 +134,27 @@ class BinaryFifo:
             pass
 
 
+class EmptyMessage:
+    """An empty binary message: an empty regular file, so both reader styles see end-of-file
+    at once (a FIFO with nothing to write could never signal it before the reader opens it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with open(path, "wb"):
+            pass
+        os.chmod(path, 0o444)
+
+    def feed(self, container_running: Callable[[], bool]) -> None:
+        pass
+
+    def close(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
 def _bind(sock: socket.socket, path: str) -> None:
     """Bind a unix socket even when ``path`` is longer than ``sun_path`` allows, through the
     directory's ``/proc/self/fd`` entry."""
@@ -158,7 +179,7 @@ class ResultsSocket:
         self.path = path
         self.on_result = on_result
         self.count = 0
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         if os.path.lexists(path) and stat.S_ISSOCK(os.lstat(path).st_mode):
             os.unlink(path)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -65,6 +65,13 @@ class WorkerPool:
         return True
 
     def _spawn(self, worker: Worker, stop_existing: bool = False) -> None:
+        try:
+            self._spawn_worker(worker, stop_existing)
+        except Exception:  # never leave a record without a thread behind
+            log.exception("could not start worker %s of actor %s", worker.id, worker.actor_id)
+            self._delete_record(worker)
+
+    def _spawn_worker(self, worker: Worker, stop_existing: bool) -> None:
         store = self.p.store
         try:
             actor = store.get_actor(worker.tenant, worker.actor_id)
@@ -95,7 +102,7 @@ class WorkerPool:
                 self._delete_record(worker)
                 return
             self._threads[worker.id] = thread
-        thread.start()
+            thread.start()  # under the lock: shutdown never sees a thread it cannot join
         if stop_existing:
             for other in store.list_workers(worker.tenant, worker.actor_id):
                 if other.id != worker.id:
@@ -125,8 +132,9 @@ class WorkerPool:
         except WorkerNotFound:
             pass
         thread.request_stop()
-        if halt and thread.runner is not None:
-            thread.runner.halt()
+        runner = thread.runner  # read once: the run may end meanwhile
+        if halt and runner is not None:
+            runner.halt()
 
     def stop_actor_workers(self, actor: Actor, *, halt: bool = False) -> None:
         for worker in self.p.store.list_workers(actor.tenant, actor.id):
@@ -158,9 +166,9 @@ class WorkerPool:
         with self._lock:
             self._closing = True
             threads = list(self._threads.values())
-        self._spawner.shutdown(wait=True, cancel_futures=True)
         for thread in threads:
             thread.request_stop()
+        self._spawner.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + grace
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))

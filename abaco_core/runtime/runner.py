@@ -18,7 +18,7 @@ from ..errors import AbacoError, BackendError, ContainerFailed, ImageNotFound
 from ..models import Actor, Execution, ExecutionStatus, Message, Worker
 from ..records import ContainerRef, ContainerSpec, ExitInfo, Mount, RuntimeStats
 from ..timefmt import display, parse_engine_time
-from .channels import FIFO_MOUNT, RESULTS_MOUNT, BinaryFifo, ResultsSocket
+from .channels import FIFO_MOUNT, RESULTS_MOUNT, BinaryFifo, EmptyMessage, ResultsSocket
 
 if TYPE_CHECKING:
     from ..platform import Platform
@@ -71,7 +71,7 @@ class ExecutionRunner:
         self._interrupted = threading.Event()
         self._started = threading.Event()
         self._exited = threading.Event()
-        self.fifo: BinaryFifo | None = None
+        self.fifo: BinaryFifo | EmptyMessage | None = None
         self.results: ResultsSocket | None = None
 
     # -- control from other threads ---------------------------------------------------------
@@ -136,6 +136,17 @@ class ExecutionRunner:
         return spec
 
     def run(self) -> RunResult:
+        """Run once. Whatever happens, the channels are closed and the container removed;
+        an unexpected error propagates (the worker then puts the message back)."""
+        try:
+            return self._run()
+        except BaseException:
+            self._exited.set()
+            self._close_channels()
+            self._remove()
+            raise
+
+    def _run(self) -> RunResult:
         store, backend, clock = self.p.store, self.p.backend, self.p.clock
         # this run is one more attempt, whether or not its container starts
         self.execution = self.execution.replace(attempts=self.execution.attempts + 1)
@@ -221,7 +232,9 @@ class ExecutionRunner:
         self.results = ResultsSocket(os.path.join(base, f"{execution_id}.sock"), store_result)
         spec.mounts.append(Mount(self.results.path, RESULTS_MOUNT, read_only=False))
         if self.message.content_type == BINARY:
-            self.fifo = BinaryFifo(os.path.join(base, f"{execution_id}.fifo"), bytes(self.message.payload))
+            payload = bytes(self.message.payload)
+            path = os.path.join(base, f"{execution_id}.fifo")
+            self.fifo = BinaryFifo(path, payload) if payload else EmptyMessage(path)
             spec.mounts.append(Mount(self.fifo.path, FIFO_MOUNT, read_only=True))
 
     def _close_channels(self) -> None:
@@ -252,22 +265,28 @@ class ExecutionRunner:
                 now = time.monotonic()
                 if now >= next_logs:
                     next_logs = now + settings.log_poll_interval
-                    partial = cap_logs(
-                        backend.logs(self.ref).decode("utf-8", errors="replace"), settings.max_log_length
-                    )
-                    self.p.store.set_logs(
-                        self.actor.tenant,
-                        self.actor.id,
-                        self.execution.id,
-                        partial,
-                        self.p.log_expiry(self.actor),
-                    )
+                    self._capture_partial_logs()
                 if max_run > 0 and not stopped_for_time and now - started_mono > max_run:
                     stopped_for_time = True
                     self._halted.set()
                     self._stop_container()
         finally:
             sampler.done.set()
+
+    def _capture_partial_logs(self) -> None:
+        """Logs so far, for readers of a running execution; a failure here only delays them."""
+        assert self.ref is not None
+        try:
+            partial = self.p.backend.logs(self.ref).decode("utf-8", errors="replace")
+            self.p.store.set_logs(
+                self.actor.tenant,
+                self.actor.id,
+                self.execution.id,
+                cap_logs(partial, self.p.settings.max_log_length),
+                self.p.log_expiry(self.actor),
+            )
+        except AbacoError as exc:
+            log.warning("could not capture the logs of %s so far: %s", self.execution.id, exc)
 
     def _finalize(self, info: ExitInfo, stats: RuntimeStats | None, supervised: float) -> Execution:
         start = info.started_at or self.execution.start_time

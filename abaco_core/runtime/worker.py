@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import TYPE_CHECKING
 
-from ..errors import AbacoError, ActorNotFound, WorkerNotFound
+from ..errors import AbacoError, ActorNotFound, ExecutionNotFound, WorkerNotFound
 from ..models import ActorStatus, ExecutionStatus, Worker, WorkerStatus
+from ..records import Delivery
 from .runner import ExecutionRunner, Outcome
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ class WorkerThread(threading.Thread):
         self.worker = worker
         self.stop_requested = threading.Event()
         self.runner: ExecutionRunner | None = None
+        self._held: Delivery | None = None
         self._start_failures = 0
 
     @property
@@ -51,8 +52,9 @@ class WorkerThread(threading.Thread):
     def run(self) -> None:
         try:
             self._loop()
-        except Exception:  # a worker must never die silently
+        except Exception:  # a bug: never die silently, never keep a message hostage
             log.exception("worker %s crashed", self.worker.id)
+            self._give_back()
             try:
                 self._set_status(WorkerStatus.ERROR)
             except AbacoError:
@@ -60,72 +62,112 @@ class WorkerThread(threading.Thread):
         finally:
             self.p.pool.worker_exited(self)
 
-    def _loop(self) -> None:
-        store, queue = self.p.store, self.p.queue
-        actor_key = f"{self.worker.tenant}_{self.worker.actor_id}"
-        while not self.stop_requested.is_set():
-            delivery = queue.reserve(actor_key, self.consumer, timeout=0.5)
-            if delivery is None:
-                continue
-            if self.stop_requested.is_set():
-                queue.release(delivery)
-                return
+    def _give_back(self) -> None:
+        """Put the message this worker holds back in its place, if it holds one."""
+        if self._held is not None:
             try:
-                actor = store.get_actor(self.worker.tenant, self.worker.actor_id)
-            except ActorNotFound:
-                queue.release(delivery)
-                return
-            if actor.revision != self.worker.revision or actor.status == ActorStatus.SHUTTING_DOWN:
-                # a newer worker serves the new image; this message is theirs (spec §7.9)
-                queue.release(delivery)
-                return
-            execution = store.get_execution(actor.tenant, actor.id, delivery.execution_id)
-            if execution.status == ExecutionStatus.RUNNING:
-                # interrupted by a crash of the previous process: run it again
-                execution = execution.replace(
-                    status=ExecutionStatus.SUBMITTED, worker_id=None, start_time=None
-                )
-                store.update_execution(execution, expected=[ExecutionStatus.RUNNING])
-            if execution.status != ExecutionStatus.SUBMITTED:
-                queue.ack(delivery)  # already final (e.g. purged and marked ERROR)
-                continue
-            message = store.get_message(actor.tenant, actor.id, execution.id)
-            if message is None:
-                failed = execution.replace(
-                    status=ExecutionStatus.ERROR, status_message="The message of this execution was lost."
-                )
-                store.update_execution(failed, expected=[ExecutionStatus.SUBMITTED])
-                queue.ack(delivery)
-                continue
+                self.p.queue.release(self._held)
+            except AbacoError as exc:
+                log.error("worker %s could not release %s: %s", self.worker.id, self._held.execution_id, exc)
+            self._held = None
 
-            self._set_status(WorkerStatus.BUSY)
-            self.runner = ExecutionRunner(self.p, actor, execution, message, self.worker)
+    def _loop(self) -> None:
+        """Take messages one at a time. A failing store, queue or engine does not end the
+        worker: the message goes back in its place and the worker tries again, backing off."""
+        actor_key = f"{self.worker.tenant}_{self.worker.actor_id}"
+        backoff = 0.5
+        while not self.stop_requested.is_set():
             try:
-                result = self.runner.run()
-            finally:
-                self.runner = None
-            if result.outcome is Outcome.INTERRUPTED:
-                queue.release(delivery)
-                return
-            if result.outcome is Outcome.IMAGE_MISSING:
-                queue.release(delivery)  # first in line again once the actor is repaired
-                self.p.set_actor_error(actor, result.reason)
-                return
-            if result.outcome is Outcome.RETRY:
-                self.stop_requested.wait(actor.retry_delay)
-                queue.release(delivery)  # back in its place: retries keep the order
-                self._set_status(WorkerStatus.READY)
+                self._held = self.p.queue.reserve(actor_key, self.consumer, timeout=0.5)
+                if self._held is None:
+                    continue
+                keep_going = self._handle(self._held)
+                backoff = 0.5
+            except AbacoError as exc:
+                log.warning("worker %s: %s; retrying in %.1f s", self.worker.id, exc, backoff)
+                self._give_back()
+                self.stop_requested.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
                 continue
-            queue.ack(delivery)
-            self.p.pm.hook.abaco_execution_finished(execution=result.execution, exit_info=result.exit_info)
-            if result.outcome is Outcome.COMPLETE:
-                self._start_failures = 0
-                self._set_status(WorkerStatus.READY, last_execution_time=self.p.clock())
-                continue
-            if result.outcome is Outcome.START_FAILED:
-                self._start_failures += 1
-                if self._start_failures > MAX_START_FAILURES:
-                    self.p.set_actor_error(actor, result.reason)
-                    return
-                time.sleep(min(5.0, 0.5 * self._start_failures))
+            if not keep_going:
+                return
+
+    def _settle(self, delivery: Delivery, *, ack: bool) -> None:
+        if ack:
+            self.p.queue.ack(delivery)
+        else:
+            self.p.queue.release(delivery)
+        self._held = None
+
+    def _handle(self, delivery: Delivery) -> bool:
+        """Run one message; whether the worker goes on serving."""
+        store = self.p.store
+        if self.stop_requested.is_set():
+            self._settle(delivery, ack=False)
+            return False
+        try:
+            actor = store.get_actor(self.worker.tenant, self.worker.actor_id)
+        except ActorNotFound:
+            self._settle(delivery, ack=True)  # the actor is gone, and with it its inbox
+            return False
+        if actor.status == ActorStatus.SHUTTING_DOWN:
+            self._settle(delivery, ack=True)
+            return False
+        if actor.revision != self.worker.revision:
+            # a newer worker serves the new image; this message is theirs (spec §7.9)
+            self._settle(delivery, ack=False)
+            return False
+        try:
+            execution = store.get_execution(actor.tenant, actor.id, delivery.execution_id)
+        except ExecutionNotFound:
+            log.warning("dropping queued id %s: no such execution", delivery.execution_id)
+            self._settle(delivery, ack=True)
+            return True
+        if execution.status == ExecutionStatus.RUNNING:
+            # interrupted by a crash of the previous process: run it again
+            execution = execution.replace(status=ExecutionStatus.SUBMITTED, worker_id=None, start_time=None)
+            store.update_execution(execution, expected=[ExecutionStatus.RUNNING])
+        if execution.status != ExecutionStatus.SUBMITTED:
+            self._settle(delivery, ack=True)  # already final (e.g. purged and marked ERROR)
+            return True
+        message = store.get_message(actor.tenant, actor.id, execution.id)
+        if message is None:
+            failed = execution.replace(
+                status=ExecutionStatus.ERROR, status_message="The message of this execution was lost."
+            )
+            store.update_execution(failed, expected=[ExecutionStatus.SUBMITTED])
+            self._settle(delivery, ack=True)
+            return True
+
+        self._set_status(WorkerStatus.BUSY)
+        self.runner = ExecutionRunner(self.p, actor, execution, message, self.worker)
+        try:
+            result = self.runner.run()
+        finally:
+            self.runner = None
+        if result.outcome is Outcome.INTERRUPTED:
+            self._settle(delivery, ack=False)
+            return False
+        if result.outcome is Outcome.IMAGE_MISSING:
+            self._settle(delivery, ack=False)  # first in line again once the actor is repaired
+            self.p.set_actor_error(actor, result.reason)
+            return False
+        if result.outcome is Outcome.RETRY:
+            self.stop_requested.wait(actor.retry_delay)
+            self._settle(delivery, ack=False)  # back in its place: retries keep the order
             self._set_status(WorkerStatus.READY)
+            return True
+        self._settle(delivery, ack=True)
+        self.p.pm.hook.abaco_execution_finished(execution=result.execution, exit_info=result.exit_info)
+        if result.outcome is Outcome.COMPLETE:
+            self._start_failures = 0
+            self._set_status(WorkerStatus.READY, last_execution_time=self.p.clock())
+            return True
+        if result.outcome is Outcome.START_FAILED:
+            self._start_failures += 1
+            if self._start_failures > MAX_START_FAILURES:
+                self.p.set_actor_error(actor, result.reason)
+                return False
+            self.stop_requested.wait(min(5.0, 0.5 * self._start_failures))
+        self._set_status(WorkerStatus.READY)
+        return True

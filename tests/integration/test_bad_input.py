@@ -72,13 +72,17 @@ def test_stateful_actor_with_max_workers(abaco):
 
 
 def test_unknown_queue(abaco):
-    assert_error(abaco.client.post("/actors", json={"image": "x", "queue": "nope"}), 400, "Invalid queue name.")
+    assert_error(
+        abaco.client.post("/actors", json={"image": "x", "queue": "nope"}), 400, "Invalid queue name."
+    )
 
 
 def test_invalid_json_body(abaco, actor_id):
     headers = {"content-type": "application/json"}
     assert_error(abaco.client.post("/actors", content=b"{not json", headers=headers), 400, "Invalid JSON")
-    assert_error(abaco.client.put(f"/actors/{actor_id}", content=b"[1,", headers=headers), 400, "Invalid JSON")
+    assert_error(
+        abaco.client.put(f"/actors/{actor_id}", content=b"[1,", headers=headers), 400, "Invalid JSON"
+    )
     r = abaco.client.post(f"/actors/{actor_id}/messages", content=b"{oops", headers=headers)
     assert_error(r, 400, "message POST body could not be serialized")
 
@@ -88,7 +92,9 @@ def test_json_body_that_is_not_an_object(abaco):
 
 
 def test_plain_text_message_is_refused(abaco, actor_id):
-    r = abaco.client.post(f"/actors/{actor_id}/messages", content=b"just text", headers={"content-type": "text/plain"})
+    r = abaco.client.post(
+        f"/actors/{actor_id}/messages", content=b"just text", headers={"content-type": "text/plain"}
+    )
     assert_error(r, 400, "Pass JSON data or use the message attribute")
 
 
@@ -107,8 +113,15 @@ def test_binary_message_without_content_length(abaco, actor_id):
     assert_error(r, 400, "Content Length required")
 
 
-@pytest.mark.parametrize("path", ["/actors/{unknown}", "/actors/{unknown}/messages", "/actors/{unknown}/executions",
-                                  "/actors/v2/{unknown}/workers"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/actors/{unknown}",
+        "/actors/{unknown}/messages",
+        "/actors/{unknown}/executions",
+        "/actors/v2/{unknown}/workers",
+    ],
+)
 def test_unknown_actor(abaco, path):
     r = abaco.client.get(path.format(unknown="R0y3eYbWmgEwo"))
     assert_error(r, 404, "R0y3eYbWmgEwo")
@@ -120,7 +133,9 @@ def test_unknown_alias_shaped_identifier(abaco):
 
 def test_unknown_execution_and_worker(abaco, actor_id):
     assert_error(abaco.client.get(f"/actors/{actor_id}/executions/R0y3eYbWmgEwo"), 404, "No executions found")
-    assert_error(abaco.client.get(f"/actors/{actor_id}/executions/R0y3eYbWmgEwo/logs"), 404, "No executions found")
+    assert_error(
+        abaco.client.get(f"/actors/{actor_id}/executions/R0y3eYbWmgEwo/logs"), 404, "No executions found"
+    )
     assert_error(abaco.client.get(f"/actors/{actor_id}/workers/R0y3eYbWmgEwo"), 404, "Worker not found.")
 
 
@@ -149,7 +164,9 @@ def test_unknown_route(abaco, path):
 
 
 def test_halting_an_execution_that_does_not_run(abaco, actor_id):
-    eid = abaco.client.post(f"/actors/{actor_id}/messages", data={"message": "x"}).json()["result"]["execution_id"]
+    eid = abaco.client.post(f"/actors/{actor_id}/messages", data={"message": "x"}).json()["result"][
+        "execution_id"
+    ]
     abaco.wait_execution(actor_id, eid)
     r = abaco.client.delete(f"/actors/{actor_id}/executions/{eid}")
     assert_error(r, 400, "Cannot force quit an execution not in RUNNING status", "COMPLETE")
@@ -158,8 +175,11 @@ def test_halting_an_execution_that_does_not_run(abaco, actor_id):
 def test_cors_preflight_and_origin(abaco, actor_id):
     r = abaco.client.options(
         f"/actors/{actor_id}/messages",
-        headers={"Origin": "http://example.test", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization, content-type"},
+        headers={
+            "Origin": "http://example.test",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
     )
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == "*"
@@ -172,6 +192,57 @@ def test_cors_preflight_and_origin(abaco, actor_id):
 def test_nothing_accepted_is_lost_by_bad_requests(abaco, actor_id):
     before = abaco.client.get(f"/actors/{actor_id}/executions").json()["result"]["total_executions"]
     for bad in (b"{", b"", b"plain"):
-        abaco.client.post(f"/actors/{actor_id}/messages", content=bad, headers={"content-type": "application/json"})
+        abaco.client.post(
+            f"/actors/{actor_id}/messages", content=bad, headers={"content-type": "application/json"}
+        )
     after = abaco.client.get(f"/actors/{actor_id}/executions").json()["result"]["total_executions"]
     assert after == before
+
+
+def test_messages_no_container_could_take_are_refused_before_queueing(abaco, actor_id):
+    before = abaco.client.get(f"/actors/{actor_id}/executions").json()["result"]["total_executions"]
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert_error(
+        abaco.client.post(f"/actors/{actor_id}/messages", content=b"message=a%00b", headers=form), 400, "NUL"
+    )
+    assert_error(
+        abaco.client.post(f"/actors/{actor_id}/messages?=1", data={"message": "x"}),
+        400,
+        "cannot be an environment variable name",
+    )
+    assert_error(
+        abaco.client.post(f"/actors/{actor_id}/messages?a%3Db=1", data={"message": "x"}),
+        400,
+        "cannot be an environment variable name",
+    )
+    r = abaco.client.post(
+        f"/actors/{actor_id}/messages", content=b'{"a": NaN}', headers={"content-type": "application/json"}
+    )
+    assert_error(r, 400, "could not be serialized")
+    after = abaco.client.get(f"/actors/{actor_id}/executions").json()["result"]["total_executions"]
+    assert after == before
+    assert abaco.client.get(f"/actors/{actor_id}").json()["result"]["status"] == "READY"
+
+
+def test_hostile_bodies_get_400(abaco):
+    deep = b"[" * 100000 + b"]" * 100000
+    assert_error(
+        abaco.client.post("/actors", content=deep, headers={"content-type": "application/json"}),
+        400,
+        "nested too deeply",
+    )
+    bad_env = {"image": "x", "default_environment": {"A=B": "1"}}
+    assert_error(abaco.client.post("/actors", json=bad_env), 400, "default_environment")
+    assert_error(abaco.client.post("/actors", json={"image": "x", "max_cpus": 10**20}), 400, "max_cpus")
+    assert_error(
+        abaco.client.post("/actors", json={"image": "x", "mem_limit": "99999999t"}), 400, "mem_limit"
+    )
+    assert_error(abaco.client.get("/actors/" + "a" * 5000), 404, "not found")
+
+
+def test_worker_count_is_bounded(abaco, actor_id):
+    assert_error(
+        abaco.client.post(f"/actors/{actor_id}/workers", json={"num": 100000}), 400, "num must be at most"
+    )
+    assert_error(abaco.client.post(f"/actors/{actor_id}/workers", json={"num": "many"}), 400, "num")
+    assert_error(abaco.client.post(f"/actors/{actor_id}/workers", json={"num": -2}), 400, "num")

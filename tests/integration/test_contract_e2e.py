@@ -65,8 +65,9 @@ def test_binary_message_and_results(abaco_factory, engine):
     abaco = abaco_factory(engine)
     aid = ready_actor(abaco, image=PYEXEC, default_environment={"PYCODE": EOF_READER})
     payload = os.urandom(10 * 1024 * 1024)
-    r = abaco.client.post(f"/actors/{aid}/messages", content=payload,
-                          headers={"Content-Type": "application/octet-stream"})
+    r = abaco.client.post(
+        f"/actors/{aid}/messages", content=payload, headers={"Content-Type": "application/octet-stream"}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["result"]["msg"] == "binary - omitted"
     eid = r.json()["result"]["execution_id"]
@@ -94,7 +95,9 @@ def test_binary_message_for_a_nonblocking_reader(abaco_factory, engine):
 def test_an_actor_that_never_reads_its_binary_message_does_not_block_the_worker(abaco_factory, engine):
     abaco = abaco_factory(engine)
     aid = ready_actor(abaco, image=BUSYBOX)
-    eid = send(abaco, aid, content=os.urandom(3 * 1024 * 1024), headers={"Content-Type": "application/octet-stream"})
+    eid = send(
+        abaco, aid, content=os.urandom(3 * 1024 * 1024), headers={"Content-Type": "application/octet-stream"}
+    )
     assert abaco.wait_execution(aid, eid)["status"] == "COMPLETE"
     after = send(abaco, aid, data={"message": "next"})
     assert abaco.wait_execution(aid, after)["status"] == "COMPLETE"
@@ -103,8 +106,9 @@ def test_an_actor_that_never_reads_its_binary_message_does_not_block_the_worker(
 def test_binary_message_over_the_limit_is_refused_before_queueing(abaco_factory, engine):
     abaco = abaco_factory(engine, ABACO_MAX_CONTENT_LENGTH="1000")
     aid = ready_actor(abaco, image=BUSYBOX)
-    r = abaco.client.post(f"/actors/{aid}/messages", content=b"x" * 1001,
-                          headers={"Content-Type": "application/octet-stream"})
+    r = abaco.client.post(
+        f"/actors/{aid}/messages", content=b"x" * 1001, headers={"Content-Type": "application/octet-stream"}
+    )
     assert r.status_code == 413
     assert r.json()["message"] == "Message exceeds max content length of: 1000"
     assert abaco.client.get(f"/actors/{aid}/executions").json()["result"]["total_executions"] == 0
@@ -113,16 +117,21 @@ def test_binary_message_over_the_limit_is_refused_before_queueing(abaco_factory,
 def test_synchronous_messages(abaco_factory, engine):
     abaco = abaco_factory(engine)
     echo = ready_actor(abaco, image=BUSYBOX)
-    r = abaco.client.post(f"/actors/v2/{echo}/messages", params={"_abaco_synchronous": "true"},
-                          data={"message": "sync hello"})
+    r = abaco.client.post(
+        f"/actors/v2/{echo}/messages", params={"_abaco_synchronous": "true"}, data={"message": "sync hello"}
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert r.text.startswith("MSG=sync hello\n")
     assert "_abaco_synchronous" not in r.text
 
     resulting = ready_actor(abaco, image=PYEXEC, default_environment={"PYCODE": EOF_READER})
-    r = abaco.client.post(f"/actors/{resulting}/messages", params={"_abaco_synchronous": "TRUE"},
-                          content=b"abc", headers={"Content-Type": "application/octet-stream"})
+    r = abaco.client.post(
+        f"/actors/{resulting}/messages",
+        params={"_abaco_synchronous": "TRUE"},
+        content=b"abc",
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/octet-stream"
     assert r.content == hashlib.sha256(b"abc").hexdigest().encode()
@@ -133,7 +142,9 @@ def test_synchronous_message_refused_behind_more_than_three_queued(abaco_factory
     aid = ready_actor(abaco, image=SLEEP, stateless=False, default_environment={"SLEEP": "2"})
     for i in range(5):
         send(abaco, aid, data={"message": f"m{i}"})
-    r = abaco.client.post(f"/actors/{aid}/messages", params={"_abaco_synchronous": "true"}, data={"message": "s"})
+    r = abaco.client.post(
+        f"/actors/{aid}/messages", params={"_abaco_synchronous": "true"}, data={"message": "s"}
+    )
     assert r.status_code == 400
     assert r.json()["message"] == "Cannot issue synchronous execution when actor message queue > 0."
     # refused means not queued
@@ -143,7 +154,9 @@ def test_synchronous_message_refused_behind_more_than_three_queued(abaco_factory
 def test_synchronous_wait_limit_and_error(abaco_factory, engine):
     abaco = abaco_factory(engine, ABACO_SYNC_TIMEOUT="1.5")
     aid = ready_actor(abaco, image=SLEEP, stateless=False, default_environment={"SLEEP": "4"})
-    r = abaco.client.post(f"/actors/{aid}/messages", params={"_abaco_synchronous": "true"}, data={"message": "slow"})
+    r = abaco.client.post(
+        f"/actors/{aid}/messages", params={"_abaco_synchronous": "true"}, data={"message": "slow"}
+    )
     assert r.status_code == 504
     body = r.json()
     assert body["status"] == "error" and "did not complete within 1.5 seconds" in body["message"]
@@ -157,8 +170,11 @@ def test_synchronous_wait_limit_and_error(abaco_factory, engine):
 
     def sync_call() -> None:
         with httpx.Client(base_url=abaco.url, timeout=30) as client:
-            answer["r"] = client.post(f"/actors/{aid}/messages", params={"_abaco_synchronous": "true"},
-                                      data={"message": "will be purged"})
+            answer["r"] = client.post(
+                f"/actors/{aid}/messages",
+                params={"_abaco_synchronous": "true"},
+                data={"message": "will be purged"},
+            )
 
     t = threading.Thread(target=sync_call)
     t.start()
@@ -193,8 +209,12 @@ def test_halting_a_running_execution(abaco_factory, engine):
 
 def test_memory_and_cpu_limits(abaco_factory, engine):
     abaco = abaco_factory(engine)
-    hog = ready_actor(abaco, image=PYEXEC, mem_limit="64m",
-                      default_environment={"PYCODE": "x = bytearray(300 * 1024 * 1024); print('survived')"})
+    hog = ready_actor(
+        abaco,
+        image=PYEXEC,
+        mem_limit="64m",
+        default_environment={"PYCODE": "x = bytearray(300 * 1024 * 1024); print('survived')"},
+    )
     eid = send(abaco, hog, data={"message": "allocate"})
     execution = abaco.wait_execution(hog, eid)
     assert execution["status"] == "COMPLETE"
@@ -271,7 +291,9 @@ def test_actor_state(abaco_factory, engine):
         assert r.json()["result"]["state"] == state
         assert abaco.client.get(f"/actors/v2/{aid}/state").json()["result"]["state"] == state
     for bad in (b"", b"{nope"):
-        r = abaco.client.post(f"/actors/{aid}/state", content=bad, headers={"Content-Type": "application/json"})
+        r = abaco.client.post(
+            f"/actors/{aid}/state", content=bad, headers={"Content-Type": "application/json"}
+        )
         assert r.status_code == 400
         assert r.json()["message"] == "Invalid actor state description: state must be JSON serializable."
     abaco.client.post(f"/actors/{aid}/state", json={"count": 5, "flag": True})
@@ -311,8 +333,12 @@ def test_function_call_actor_through_the_sdk(abaco_factory, engine):
         return {"sum": (a + b) * scale + offset, "blob": b"\x00" * 10}
 
     call = cloudpickle.dumps({"func": combine, "args": [2, 3], "kwargs": {"scale": 4}})
-    r = abaco.client.post(f"/actors/{aid}/messages", params={"_abaco_synchronous": "true"}, content=call,
-                          headers={"Content-Type": "application/octet-stream"})
+    r = abaco.client.post(
+        f"/actors/{aid}/messages",
+        params={"_abaco_synchronous": "true"},
+        content=call,
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/octet-stream"
     assert cloudpickle.loads(r.content) == {"sum": 27, "blob": b"\x00" * 10}
@@ -328,3 +354,12 @@ def test_an_execution_updates_the_actor_state(abaco_factory, engine):
         assert execution["status"] == "COMPLETE" and execution["exit_code"] == 0, abaco.logs(aid, eid)
         assert f"count={expected}" in abaco.logs(aid, eid)
     assert abaco.client.get(f"/actors/{aid}/state").json()["result"]["state"] == {"count": 2}
+
+
+def test_an_empty_binary_message_reads_as_empty(abaco_factory, engine):
+    abaco = abaco_factory(engine)
+    aid = ready_actor(abaco, image=PYEXEC, default_environment={"PYCODE": EOF_READER})
+    eid = send(abaco, aid, content=b"", headers={"Content-Type": "application/octet-stream"})
+    execution = abaco.wait_execution(aid, eid, timeout=30)
+    assert execution["status"] == "COMPLETE" and execution["exit_code"] == 0
+    assert f"got 0 {hashlib.sha256(b'').hexdigest()}" in abaco.logs(aid, eid)

@@ -32,8 +32,13 @@ def test_messages_run_with_the_environment_contract(abaco_factory, engine):
     # 1. a text message through the form field, with query parameters
     r = abaco.client.post(
         f"/actors/v2/{aid}/messages",
-        params={"key1": "valueABC", "extra": "from query", "_abaco_username": "mallory", "x-nonce": "N_1",
-                "_abaco_synchronous": "false"},
+        params={
+            "key1": "valueABC",
+            "extra": "from query",
+            "_abaco_username": "mallory",
+            "x-nonce": "N_1",
+            "_abaco_synchronous": "false",
+        },
         data={"message": "some test message"},
     )
     assert r.status_code == 200, r.text
@@ -57,8 +62,21 @@ def test_messages_run_with_the_environment_contract(abaco_factory, engine):
     for eid, execution in executions.items():
         assert execution["status"] == "COMPLETE", execution
         assert execution["exit_code"] == 0
-        for key in ("actor_id", "worker_id", "exit_code", "final_state", "message_received_time", "start_time",
-                    "id", "io", "runtime", "cpu", "executor", "status", "finish_time"):
+        for key in (
+            "actor_id",
+            "worker_id",
+            "exit_code",
+            "final_state",
+            "message_received_time",
+            "start_time",
+            "id",
+            "io",
+            "runtime",
+            "cpu",
+            "executor",
+            "status",
+            "finish_time",
+        ):
             assert key in execution
         assert execution["final_state"]["ExitCode"] == 0
         assert execution["final_state"]["Status"] == "exited"
@@ -113,9 +131,9 @@ def test_nonzero_exit_is_complete_with_its_code(abaco_factory, engine):
     abaco = abaco_factory(engine)
     actor = abaco.register(image=EXIT, default_environment={"EXIT_CODE": "7"})
     assert abaco.wait_actor(actor["id"])["status"] == "READY"
-    eid = abaco.client.post(f"/actors/{actor['id']}/messages", data={"message": "fail please"}).json()["result"][
-        "execution_id"
-    ]
+    eid = abaco.client.post(f"/actors/{actor['id']}/messages", data={"message": "fail please"}).json()[
+        "result"
+    ]["execution_id"]
     execution = abaco.wait_execution(actor["id"], eid)
     assert execution["status"] == "COMPLETE"
     assert execution["exit_code"] == 7
