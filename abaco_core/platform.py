@@ -231,6 +231,13 @@ class Platform:
                 revision=actor.revision + 1, status=ActorStatus.SUBMITTED, status_message=""
             )
         updated = self._apply_identity(updated)
+        if not new_revision:
+            # what the platform changed since this request read the actor (its spawner set it
+            # READY, a worker set it ERROR, an execution updated the state) is kept
+            current = self.store.get_actor(actor.tenant, actor.id)
+            updated = updated.replace(
+                status=current.status, status_message=current.status_message, state=current.state
+            )
         self.store.save_actor(updated)
         if new_revision:
             self.pool.request_worker(updated, stop_existing=True)

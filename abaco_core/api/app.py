@@ -7,6 +7,7 @@ import itertools
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
+from ..errors import PayloadTooLarge
 from ..platform import Platform
 from .errors import handle_exception
 from .routes import ROUTES, not_allowed
@@ -49,8 +50,22 @@ def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
         app.add_route(_options, path, methods=["OPTIONS"], name=f"{route_name}_options", strict_slashes=False)
 
     app.error_handler.add(Exception, handle_exception)
+    app.on_request(_limit_body)
     app.on_response(_cors)
     return app
+
+
+#: bodies of requests other than messages are small JSON or forms
+_MAX_FIELDS_BODY = 1 << 20
+
+
+async def _limit_body(request: Request) -> None:
+    if (
+        request.body
+        and len(request.body) > _MAX_FIELDS_BODY
+        and not request.path.rstrip("/").endswith("/messages")
+    ):
+        raise PayloadTooLarge(f"The request body exceeds {_MAX_FIELDS_BODY} bytes.")
 
 
 async def _options(request: Request, **_: str) -> HTTPResponse:

@@ -246,3 +246,8 @@ def test_worker_count_is_bounded(abaco, actor_id):
     )
     assert_error(abaco.client.post(f"/actors/{actor_id}/workers", json={"num": "many"}), 400, "num")
     assert_error(abaco.client.post(f"/actors/{actor_id}/workers", json={"num": -2}), 400, "num")
+
+
+def test_oversized_registration_body(abaco):
+    r = abaco.client.post("/actors", json={"image": "x", "description": "a" * (2 << 20)})
+    assert_error(r, 413, "exceeds")
