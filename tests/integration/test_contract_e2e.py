@@ -363,3 +363,25 @@ def test_an_empty_binary_message_reads_as_empty(abaco_factory, engine):
     execution = abaco.wait_execution(aid, eid, timeout=30)
     assert execution["status"] == "COMPLETE" and execution["exit_code"] == 0
     assert f"got 0 {hashlib.sha256(b'').hexdigest()}" in abaco.logs(aid, eid)
+
+
+def test_results_are_available_while_the_execution_runs(abaco_factory, engine):
+    abaco = abaco_factory(engine)
+    code = (
+        "import socket, time\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+        "s.connect('/_abaco_results.sock')\n"
+        "s.send(b'early')\n"
+        "time.sleep(8)\n"
+    )
+    aid = ready_actor(abaco, image=PYEXEC, default_environment={"PYCODE": code})
+    eid = send(abaco, aid, data={"message": "go"})
+    abaco.wait_execution(aid, eid, statuses=("RUNNING",))
+    deadline = time.monotonic() + 6
+    body = b""
+    while not body and time.monotonic() < deadline:
+        body = abaco.client.get(f"/actors/{aid}/executions/{eid}/results").content
+        time.sleep(0.1)
+    assert body == b"early"
+    assert abaco.client.get(f"/actors/{aid}/executions/{eid}").json()["result"]["status"] == "RUNNING"
+    abaco.client.delete(f"/actors/{aid}/executions/{eid}")
