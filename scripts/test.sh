@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 "$ROOT/scripts/provision.sh"
-export ABACO_REQUIRE_ENGINES=1 ABACO_REQUIRE_POSTGRES=1
+export ABACO_REQUIRE_ENGINES=1 ABACO_REQUIRE_POSTGRES=1 ABACO_REQUIRE_REDIS=1
 export ABACO_TEST_POSTGRES_URL=${ABACO_TEST_POSTGRES_URL:-postgresql://abaco:abaco@127.0.0.1:5432/abaco_test}
 .venv/bin/ruff check .
 for backend in fake docker podman; do

@@ -69,7 +69,16 @@ class AbacoProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "abaco_core.cli", "up", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "abaco_core.cli",
+                "up",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -108,7 +117,9 @@ class AbacoProcess:
         assert r.status_code == 200, r.text
         return r.json()["result"]
 
-    def wait_actor(self, actor_id: str, statuses: tuple[str, ...] = ("READY", "ERROR"), timeout: float = 60) -> dict:
+    def wait_actor(
+        self, actor_id: str, statuses: tuple[str, ...] = ("READY", "ERROR"), timeout: float = 60
+    ) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             actor = self.client.get(f"/actors/{actor_id}").json()["result"]
@@ -117,7 +128,11 @@ class AbacoProcess:
             time.sleep(0.1)
 
     def wait_execution(
-        self, actor_id: str, execution_id: str, statuses: tuple[str, ...] = ("COMPLETE", "ERROR"), timeout: float = 90
+        self,
+        actor_id: str,
+        execution_id: str,
+        statuses: tuple[str, ...] = ("COMPLETE", "ERROR"),
+        timeout: float = 90,
     ) -> dict:
         deadline = time.monotonic() + timeout
         while True:
@@ -125,7 +140,9 @@ class AbacoProcess:
             if execution["status"] in statuses:
                 return execution
             if time.monotonic() > deadline:
-                raise AssertionError(f"execution {execution_id} still {execution['status']}:\n{self.log()[-4000:]}")
+                raise AssertionError(
+                    f"execution {execution_id} still {execution['status']}:\n{self.log()[-4000:]}"
+                )
             time.sleep(0.05)
 
     def logs(self, actor_id: str, execution_id: str) -> str:

@@ -25,7 +25,9 @@ for name in {modules!r}:
     importlib.import_module(name)
 print("imported", len({modules!r}))
 """
-    result = subprocess.run([sys.executable, "-c", "import importlib\n" + script], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import importlib\n" + script], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert "imported" in result.stdout
 

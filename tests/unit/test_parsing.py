@@ -26,7 +26,9 @@ def test_defaults_on_registration():
 
 
 def test_form_and_query_values_are_parsed():
-    source = FieldSource(query={"log_ex": ["16000"]}, form={"image": ["x"], "stateless": ["False"], "hints": ["a", "b"]})
+    source = FieldSource(
+        query={"log_ex": ["16000"]}, form={"image": ["x"], "stateless": ["False"], "hints": ["a", "b"]}
+    )
     v = parse_actor_fields(source).values
     assert v["log_ex"] == 16000 and v["stateless"] is False and v["hints"] == ["a", "b"]
 
@@ -53,13 +55,24 @@ def test_force_uses_the_tolerant_boolean_parser():
     assert fields(image="x", update=True, force="true")["force"] is True
 
 
-@pytest.mark.parametrize("value, expected", [("512m", 512 * 1024**2), ("2g", 2 * 1024**3), ("-1", None), (None, None),
-                                             ("1024", 1024), ("1.5g", int(1.5 * 1024**3))])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("512m", 512 * 1024**2),
+        ("2g", 2 * 1024**3),
+        ("-1", None),
+        (None, None),
+        ("1024", 1024),
+        ("1.5g", int(1.5 * 1024**3)),
+    ],
+)
 def test_mem_limit_bytes(value, expected):
     assert mem_limit_bytes(value) == expected
 
 
-@pytest.mark.parametrize("value, expected", [("True", True), ("off", False), ("1", True), (0, False), (True, True)])
+@pytest.mark.parametrize(
+    "value, expected", [("True", True), ("off", False), ("1", True), (0, False), (True, True)]
+)
 def test_parse_bool(value, expected):
     assert parse_bool(value) is expected
 
@@ -99,10 +112,20 @@ def test_json_bodies():
 
 def test_binary_messages():
     m = parse(b"\x00\xff", "application/octet-stream")
-    assert (m.payload, m.content_type, m.shown) == (b"\x00\xff", "application/octet-stream", "binary - omitted")
+    assert (m.payload, m.content_type, m.shown) == (
+        b"\x00\xff",
+        "application/octet-stream",
+        "binary - omitted",
+    )
     with pytest.raises(InvalidRequest, match="Content Length required"):
-        parse_message(content_type="application/octet-stream", content_length=None, body=b"x", query={}, form=None,
-                      max_content_length=10)
+        parse_message(
+            content_type="application/octet-stream",
+            content_length=None,
+            body=b"x",
+            query={},
+            form=None,
+            max_content_length=10,
+        )
     with pytest.raises(InvalidRequest, match="must be an integer"):
         parse(b"x", "application/octet-stream", length="ten")
     with pytest.raises(PayloadTooLarge, match="max content length of: 3"):
@@ -136,7 +159,9 @@ def test_time_display():
     assert display(t) == "2000-05-17T12:34:56.100Z"
     assert display(None) is None and display_or_none(None) == "None"
     assert parse_engine_time("0001-01-01T00:00:00Z") is None
-    assert parse_engine_time("2024-01-02T03:04:05.123456789Z") == datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+    assert parse_engine_time("2024-01-02T03:04:05.123456789Z") == datetime(
+        2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC
+    )
     assert parse_engine_time("garbage") is None
 
 
