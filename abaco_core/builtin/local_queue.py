@@ -51,7 +51,19 @@ class LocalQueue:
         except sqlite3.Error as exc:
             raise QueueUnavailable(f"cannot open the local queue at {path}: {exc}") from exc
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
+        #: one condition per actor, all on the one lock: a put wakes only that actor's workers
+        self._conditions: dict[str, threading.Condition] = {}
+
+    def _condition(self, actor_dbid: str) -> threading.Condition:
+        """The actor's condition; call with the lock held."""
+        cond = self._conditions.get(actor_dbid)
+        if cond is None:
+            cond = self._conditions[actor_dbid] = threading.Condition(self._lock)
+        return cond
+
+    def _wake_all(self) -> None:
+        for cond in self._conditions.values():
+            cond.notify_all()
 
     def _run(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         try:
@@ -61,15 +73,16 @@ class LocalQueue:
 
     def put(self, actor_dbid: str, execution_id: str) -> None:
         """Append; putting an execution id that is already queued changes nothing."""
-        with self._changed:
+        with self._lock:
             self._run(
                 "INSERT OR IGNORE INTO inbox (actor, execution_id) VALUES (?, ?)", (actor_dbid, execution_id)
             )
-            self._changed.notify_all()
+            self._condition(actor_dbid).notify()
 
     def reserve(self, actor_dbid: str, consumer: str, timeout: float = 0.0) -> Delivery | None:
         deadline = time.monotonic() + timeout
-        with self._changed:
+        with self._lock:
+            cond = self._condition(actor_dbid)
             while True:
                 row = self._run(
                     "SELECT seq, execution_id, deliveries FROM inbox "
@@ -87,17 +100,17 @@ class LocalQueue:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
-                self._changed.wait(remaining)
+                cond.wait(remaining)
 
     def ack(self, delivery: Delivery) -> None:
-        with self._changed:
+        with self._lock:
             self._run("DELETE FROM inbox WHERE token = ?", (delivery.token,))
 
     def release(self, delivery: Delivery) -> None:
         """Back to its original place: the sequence number keeps acceptance order."""
-        with self._changed:
+        with self._lock:
             self._run("UPDATE inbox SET consumer = NULL, token = NULL WHERE token = ?", (delivery.token,))
-            self._changed.notify_all()
+            self._condition(delivery.actor_dbid).notify()
 
     def count(self, actor_dbid: str) -> int:
         with self._lock:
@@ -115,7 +128,7 @@ class LocalQueue:
         return [eid for _, eid in sorted(rows)]
 
     def recover(self, consumers: Iterable[str] | None = None) -> int:
-        with self._changed:
+        with self._lock:
             if consumers is None:
                 cur = self._run("UPDATE inbox SET consumer = NULL, token = NULL WHERE consumer IS NOT NULL")
             else:
@@ -127,7 +140,7 @@ class LocalQueue:
                     f"UPDATE inbox SET consumer = NULL, token = NULL WHERE consumer IN ({marks})",
                     tuple(names),
                 )
-            self._changed.notify_all()
+            self._wake_all()
             return cur.rowcount
 
     def ping(self) -> None:
