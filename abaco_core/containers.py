@@ -13,7 +13,7 @@ import os
 import re
 import socket
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "cpu_period_quota",
     "docker_state",
     "engine_answers",
+    "exception_chain",
     "env_dict",
     "env_list",
     "exit_info",
@@ -305,3 +306,21 @@ def engine_answers(url: str | None, timeout: float = 0.5) -> bool:
         return status.startswith(b"HTTP/1.") and status[9:12] == b"200"
     except (OSError, ValueError):
         return False
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes/contexts, and exceptions carried in their ``args``
+    (requests wraps urllib3's read timeout in a ``ConnectionError`` on unix sockets)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        todo.extend(a for a in current.args if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)

@@ -13,6 +13,7 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
+from abaco_core.containers import exception_chain as _chain
 from abaco_core.errors import AbacoError, BackendError, BackendUnavailable, ContainerFailed, ImageNotFound
 
 __all__ = ["explain", "is_not_found", "is_timeout", "translate", "translated"]
@@ -33,24 +34,6 @@ def explain(exc: BaseException) -> str:
 
 def is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, docker.errors.NotFound)
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its causes/contexts, and exceptions carried in their ``args``
-    (requests wraps urllib3's read timeout in a ``ConnectionError`` on unix sockets)."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        todo.extend(a for a in current.args if isinstance(a, BaseException))
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
 
 
 def is_timeout(exc: BaseException) -> bool:
