@@ -47,8 +47,9 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
     fi
-    CONTAINERS_CONF="$CONTAINERS_CONF" nohup podman system service --time=0 "unix://$PODMAN_SOCK" \
-      >"$STATE/podman.log" 2>&1 &
+    # from the state dir: conmon leaves marker files (such as "oom") in its working directory
+    (cd "$STATE" && CONTAINERS_CONF="$CONTAINERS_CONF" exec nohup podman system service --time=0 \
+      "unix://$PODMAN_SOCK" >"$STATE/podman.log" 2>&1) &
     echo $! >"$STATE/podman.pid"
     wait_sock "$PODMAN_SOCK" "podman system service" "$STATE/podman.log"
     echo "podman: started on unix://$PODMAN_SOCK"
