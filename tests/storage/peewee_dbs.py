@@ -3,46 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import os
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote, urlencode
 
-import pytest
+from tests.queues.services import postgres_url, require_postgres
 
-DEFAULT_POSTGRES_URL = "postgresql://abaco:abaco@127.0.0.1:5432/abaco_test"
-
-
-def postgres_base_url() -> str:
-    return os.environ.get("ABACO_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
-
-
-@functools.cache
-def _postgres_problem() -> str | None:
-    import psycopg2
-
-    try:
-        conn = psycopg2.connect(postgres_base_url(), connect_timeout=3)
-    except psycopg2.Error as exc:
-        text = str(exc).strip()
-        return text.splitlines()[0] if text else type(exc).__name__
-    conn.close()
-    return None
-
-
-def require_postgres() -> None:
-    """Skip the test when PostgreSQL is unreachable -- or fail, with ABACO_REQUIRE_POSTGRES=1."""
-    problem = _postgres_problem()
-    if problem is None:
-        return
-    message = (
-        f"PostgreSQL at {postgres_base_url().rsplit('@', 1)[-1]} is unreachable ({problem}); "
-        "start it with scripts/start-postgres.sh"
-    )
-    if os.environ.get("ABACO_REQUIRE_POSTGRES") == "1":
-        pytest.fail(message + " (ABACO_REQUIRE_POSTGRES=1)", pytrace=False)
-    pytest.skip(message)
+# one definition of the test server and of its skip-or-fail rule, shared with the queue tests
+postgres_base_url = postgres_url
 
 
 def with_search_path(url: str, schema: str) -> str:
