@@ -21,7 +21,9 @@ __all__ = [
     "InvalidSchedule",
     "MethodNotAllowed",
     "NotFound",
+    "ObjectNotFound",
     "PayloadTooLarge",
+    "PermissionDenied",
     "PluginConflictError",
     "PluginError",
     "QueueError",
@@ -100,6 +102,14 @@ class ExecutionNotFound(NotFound):
 
 class WorkerNotFound(NotFound):
     """No worker with that identifier."""
+
+
+class ObjectNotFound(NotFound):
+    """No stored object (alias, nonce, config, token ...) with that key."""
+
+
+class PermissionDenied(InvalidRequest):
+    """The caller may not do this. 400, as upstream Abaco answers (spec §15, Q1)."""
 
 
 class BackendError(AbacoError):

@@ -6,9 +6,9 @@ decision 1). Every method raises only errors from :mod:`abaco_core.errors`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .models import Actor, Execution, ExecutionStatus, Message, Worker
 from .records import ContainerRef, ContainerSpec, Delivery, ExecutionTotals, ExitInfo, RuntimeStats
@@ -172,6 +172,45 @@ class Store(Protocol):
 
     def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None:
         """Deleting a missing worker (like a missing actor or message) is a no-op."""
+
+    # objects: aliases, nonces, configs, tokens, event deliveries ... (JSON documents by kind)
+    def create_object(self, tenant: str, kind: str, key: str, doc: Mapping[str, Any]) -> None:
+        """Insert a document; raise :class:`Conflict` if ``(tenant, kind, key)`` exists
+        (atomic create-if-absent, Q34)."""
+
+    def get_object(self, tenant: str, kind: str, key: str) -> dict[str, Any]:
+        """Raise :class:`ObjectNotFound`."""
+
+    def list_objects(self, tenant: str | None, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """``(key, doc)`` of every object of a kind (every tenant for ``None``), oldest first."""
+
+    def update_object(
+        self,
+        tenant: str,
+        kind: str,
+        key: str,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> dict[str, Any]:
+        """Read-modify-write one document atomically (across threads and processes):
+        ``change`` gets the stored document and returns the new one (``None``: keep it).
+        An exception raised by ``change`` aborts and propagates. Return the stored result;
+        raise :class:`ObjectNotFound`."""
+
+    def delete_object(self, tenant: str, kind: str, key: str) -> bool:
+        """Delete; return whether it existed."""
+
+    # permissions, one level per (object, user) (spec §3.3)
+    def get_permissions(self, tenant: str, kind: str, key: str) -> dict[str, str]:
+        """``{username: LEVEL}`` in the order the entries were first made (empty: none)."""
+
+    def set_permission(self, tenant: str, kind: str, key: str, username: str, level: str) -> None:
+        """Create or replace one user's entry."""
+
+    def delete_permissions(self, tenant: str, kind: str, key: str) -> None: ...
+
+    def permissions_of(self, tenant: str, kind: str, usernames: Iterable[str]) -> dict[str, dict[str, str]]:
+        """For every object of a kind in the tenant that has an entry for one of
+        ``usernames``: ``{key: {username: LEVEL}}`` (those entries only)."""
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ from typing import Any
 
 import pluggy
 
+from .access import Level
 from .actor_fields import ActorFields
 from .clock import Clock, utcnow
 from .cron import CRON_MESSAGE, CronAgent
@@ -205,6 +206,8 @@ class Platform:
         )
         actor = self._apply_identity(actor)
         self.store.create_actor(actor)
+        # the creator's UPDATE is the only "ownership" there is (spec §3.3)
+        self.store.set_permission(tenant, "actor", actor.id, owner, Level.UPDATE.name)
         if self.settings.init_count > 0:
             self.pool.ensure_worker(actor)
         return actor
@@ -252,6 +255,7 @@ class Platform:
     def _finish_delete(self, actor: Actor) -> None:
         self.purge_messages(actor, reason="the actor was deleted")
         self.store.delete_actor(actor.tenant, actor.id)
+        self.store.delete_permissions(actor.tenant, "actor", actor.id)
         # what a worker still held (a retry waiting, a run being halted) ends too (Q31)
         pending = [ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING]
         for execution in self.store.list_executions(actor.tenant, actor.id, statuses=pending):

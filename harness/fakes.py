@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
 from abaco_core import (
     Actor,
@@ -31,6 +32,7 @@ from abaco_core import (
     ExitInfo,
     ImageNotFound,
     Message,
+    ObjectNotFound,
     RuntimeStats,
     StoreInfo,
     Worker,
@@ -68,6 +70,8 @@ class MemoryStore:
         self.workers: dict[tuple[str, str, str], Worker] = {}
         self.results: dict[tuple[str, str, str], list[tuple[datetime, bytes]]] = {}
         self.cron_slots: dict[tuple[str, str], set[datetime]] = {}
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.permissions: dict[tuple[str, str, str], dict[str, str]] = {}
 
     def migrate(self) -> None:
         pass
@@ -270,6 +274,65 @@ class MemoryStore:
     def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None:
         with self._lock:
             self.workers.pop((tenant, actor_id, worker_id), None)
+
+    def create_object(self, tenant: str, kind: str, key: str, doc: Mapping[str, Any]) -> None:
+        with self._lock:
+            if (tenant, kind, key) in self.objects:
+                raise Conflict(f"{kind} {key!r} already exists in tenant {tenant!r}")
+            self.objects[(tenant, kind, key)] = copy.deepcopy(dict(doc))
+
+    def get_object(self, tenant: str, kind: str, key: str) -> dict[str, Any]:
+        with self._lock:
+            try:
+                return copy.deepcopy(self.objects[(tenant, kind, key)])
+            except KeyError:
+                raise ObjectNotFound(f"no {kind} {key!r} in tenant {tenant!r}") from None
+
+    def list_objects(self, tenant: str | None, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            return [
+                (k, copy.deepcopy(doc))
+                for (t, kd, k), doc in self.objects.items()
+                if kd == kind and (tenant is None or t == tenant)
+            ]
+
+    def update_object(
+        self, tenant: str, kind: str, key: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> dict[str, Any]:
+        with self._lock:
+            current = self.get_object(tenant, kind, key)
+            new = change(copy.deepcopy(current))
+            if new is not None:
+                self.objects[(tenant, kind, key)] = copy.deepcopy(new)
+                current = new
+            return copy.deepcopy(current)
+
+    def delete_object(self, tenant: str, kind: str, key: str) -> bool:
+        with self._lock:
+            return self.objects.pop((tenant, kind, key), None) is not None
+
+    def get_permissions(self, tenant: str, kind: str, key: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self.permissions.get((tenant, kind, key), {}))
+
+    def set_permission(self, tenant: str, kind: str, key: str, username: str, level: str) -> None:
+        with self._lock:
+            self.permissions.setdefault((tenant, kind, key), {})[username] = level
+
+    def delete_permissions(self, tenant: str, kind: str, key: str) -> None:
+        with self._lock:
+            self.permissions.pop((tenant, kind, key), None)
+
+    def permissions_of(self, tenant: str, kind: str, usernames: Iterable[str]) -> dict[str, dict[str, str]]:
+        wanted = set(usernames)
+        with self._lock:
+            found: dict[str, dict[str, str]] = {}
+            for (t, kd, k), entries in self.permissions.items():
+                if t == tenant and kd == kind:
+                    mine = {u: lv for u, lv in entries.items() if u in wanted}
+                    if mine:
+                        found[k] = mine
+            return found
 
 
 #: ``ExitInfo.exit_code`` of a container ended by SIGTERM / SIGKILL

@@ -9,6 +9,8 @@ from sanic.response import HTTPResponse
 
 from ..errors import PayloadTooLarge
 from ..platform import Platform
+from .authn import authenticate
+from .authz import authorize
 from .errors import handle_exception
 from .routes import ROUTES, not_allowed
 from .views import Views
@@ -51,6 +53,7 @@ def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
 
     app.error_handler.add(Exception, handle_exception)
     app.on_request(_limit_body)
+    app.on_request(_access)
     app.on_response(_cors)
     return app
 
@@ -66,6 +69,15 @@ async def _limit_body(request: Request) -> None:
         and not request.path.rstrip("/").endswith("/messages")
     ):
         raise PayloadTooLarge(f"The request body exceeds {_MAX_FIELDS_BODY} bytes.")
+
+
+async def _access(request: Request) -> None:
+    """Authenticate, then authorize, every request but preflights (spec §2.9, §3)."""
+    if request.method == "OPTIONS":
+        return
+    who = await authenticate(request)
+    request.ctx.identity = who
+    await authorize(request, who)
 
 
 async def _options(request: Request, **_: str) -> HTTPResponse:

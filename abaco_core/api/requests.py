@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sanic import Request
 
+from ..access import Identity
 from ..actor_fields import FieldSource
 from ..errors import InvalidRequest
 from ..messages import loads_json
@@ -14,17 +14,13 @@ from ..messages import loads_json
 __all__ = ["Identity", "field_source", "identity", "json_body", "query_lists"]
 
 
-@dataclass(frozen=True)
-class Identity:
-    tenant: str
-    username: str
-    roles: tuple[str, ...] = ()
-
-
 def identity(request: Request) -> Identity:
-    """Who calls. In the embedded single-user mode, the configured tenant and user."""
-    settings = request.app.ctx.platform.settings
-    return Identity(settings.tenant, settings.user, ("admin",))
+    """Who calls: the identity the authentication step put on the request
+    (``abaco_core.api.authn``)."""
+    who = getattr(request.ctx, "identity", None)
+    if who is None:  # a handler reached without the middleware (never in the app)
+        raise RuntimeError("the request was not authenticated")
+    return who
 
 
 def _is_json(request: Request) -> bool:

@@ -312,3 +312,34 @@ def _v4(ctx: StepContext) -> None:
             indexes = ((("tenant", "actor_id", "slot"), True),)
 
     ctx.create_tables(CronFire)
+
+
+@step(5, "objects (aliases, nonces, configs, tokens ...) and permissions")
+def _v5(ctx: StepContext) -> None:
+    class Obj(pw.Model):
+        seq = pw.BigAutoField()
+        tenant = pw.TextField()
+        kind = pw.TextField()
+        key = pw.TextField()
+        doc = pw.TextField()
+
+        class Meta:
+            table_name = "abaco_objects"
+            indexes = ((("tenant", "kind", "key"), True),)
+
+    class Permission(pw.Model):
+        seq = pw.BigAutoField()
+        tenant = pw.TextField()
+        kind = pw.TextField()
+        key = pw.TextField()
+        username = pw.TextField()
+        level = pw.TextField()
+
+        class Meta:
+            table_name = "abaco_permissions"
+            indexes = (
+                (("tenant", "kind", "key", "username"), True),
+                (("tenant", "kind", "username"), False),
+            )
+
+    ctx.create_tables(Obj, Permission)

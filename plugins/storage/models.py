@@ -29,6 +29,8 @@ __all__ = [
     "ExecutionRow",
     "LogRow",
     "MessageRow",
+    "ObjectRow",
+    "PermissionRow",
     "ResultRow",
     "CronFireRow",
     "SchemaVersionRow",
@@ -183,6 +185,39 @@ class CronFireRow(BaseModel):
         indexes = ((("tenant", "actor_id", "slot"), True),)
 
 
+class ObjectRow(BaseModel):
+    """A JSON document of some kind (alias, nonce, config, token ...), unique per
+    tenant, kind and key."""
+
+    seq = pw.BigAutoField()
+    tenant = pw.TextField()
+    kind = pw.TextField()
+    key = pw.TextField()
+    doc = pw.TextField()
+
+    class Meta:
+        table_name = "abaco_objects"
+        indexes = ((("tenant", "kind", "key"), True),)
+
+
+class PermissionRow(BaseModel):
+    """One user's level on one object (an actor, alias or config), spec §3.3."""
+
+    seq = pw.BigAutoField()
+    tenant = pw.TextField()
+    kind = pw.TextField()
+    key = pw.TextField()
+    username = pw.TextField()
+    level = pw.TextField()
+
+    class Meta:
+        table_name = "abaco_permissions"
+        indexes = (
+            (("tenant", "kind", "key", "username"), True),
+            (("tenant", "kind", "username"), False),
+        )
+
+
 #: every table of the current schema, in creation order
 MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersionRow,
@@ -193,4 +228,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     LogRow,
     ResultRow,
     CronFireRow,
+    ObjectRow,
+    PermissionRow,
 )

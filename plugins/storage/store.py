@@ -20,8 +20,7 @@ PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -33,7 +32,6 @@ from abaco_core.errors import (
     Conflict,
     ExecutionNotFound,
     InvalidRequest,
-    StoreUnavailable,
     WorkerNotFound,
 )
 from abaco_core.models import Actor, Execution, ExecutionStatus, Message, Worker
@@ -42,8 +40,10 @@ from abaco_core.records import ExecutionTotals
 from . import migrations
 from .codec import RecordCodec, dumps, from_micros, loads, to_micros
 from .db import POSTGRESQL, DatabaseURL, open_database, parse_url
-from .errors import is_disconnect, translate
+from .edge import _edge
+from .errors import translate
 from .models import ActorRow, BaseModel, CronFireRow, ExecutionRow, LogRow, MessageRow, ResultRow, WorkerRow
+from .objects import ObjectsMixin
 
 __all__ = ["PeeweeStore"]
 
@@ -203,43 +203,6 @@ class _Statements:
         return ", ".join([self.param] * n)
 
 
-def _edge(*, retry: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Run a store method on a pooled connection and translate database errors.
-
-    With ``retry`` (read-only methods), an operation that failed because its pooled
-    connection turned out to be dead runs once more on a fresh connection.
-    """
-
-    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            self: PeeweeStore = args[0]  # type: ignore[assignment]
-            if self._closed:
-                raise StoreUnavailable(f"the store for {self.url.display} is closed")
-            attempts = 2 if retry else 1
-            for attempt in range(1, attempts + 1):
-                connected = False
-                try:
-                    with self._db.connection_context():
-                        connected = True
-                        return fn(*args, **kwargs)
-                except AbacoError:
-                    raise
-                except Exception as exc:
-                    error = translate(exc, self.url.display)
-                    if error is None:
-                        raise
-                    # retry only a connection that died in use, not one that could not be made
-                    if attempt < attempts and connected and is_disconnect(exc):
-                        continue
-                    raise error from exc
-            raise AssertionError("unreachable")  # pragma: no cover
-
-        return wrapper
-
-    return decorate
-
-
 def _statuses(statuses: Iterable[ExecutionStatus | str]) -> list[str]:
     try:
         return sorted({ExecutionStatus(s).value for s in statuses})
@@ -251,7 +214,7 @@ def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else bytes(value)
 
 
-class PeeweeStore:
+class PeeweeStore(ObjectsMixin):
     """The abaco store on a SQLite file or a PostgreSQL database.
 
     ``PeeweeStore(url)`` connects lazily; call :meth:`migrate` once at start-up (it is
