@@ -7,11 +7,12 @@ import itertools
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
-from ..errors import PayloadTooLarge
+from ..errors import InvalidRequest, PayloadTooLarge
 from ..platform import Platform
 from .authn import authenticate
 from .authz import authorize
 from .errors import handle_exception
+from .nonce_auth import redeem_nonce
 from .routes import ROUTES, not_allowed
 from .views import Views
 
@@ -76,6 +77,10 @@ async def _access(request: Request) -> None:
     if request.method == "OPTIONS":
         return
     who = await authenticate(request)
+    if who is None:
+        who = await redeem_nonce(request)
+    if who is None:
+        raise InvalidRequest("No JWT or nonce provided.")
     request.ctx.identity = who
     await authorize(request, who)
 

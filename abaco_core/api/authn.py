@@ -15,6 +15,8 @@ from ..access import ALL_ROLE, Identity
 __all__ = ["authenticate"]
 
 
-async def authenticate(request: Request) -> Identity:
+async def authenticate(request: Request) -> Identity | None:
+    """The caller recognised by a configured method, ``None`` when no method recognises the
+    request (then a nonce may still authenticate it, :mod:`abaco_core.api.nonce_auth`)."""
     settings = request.app.ctx.platform.settings
     return Identity(settings.tenant, settings.user, (ALL_ROLE,), method="none")
