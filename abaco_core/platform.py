@@ -15,14 +15,19 @@ from typing import Any
 
 import pluggy
 
-from .access import Level
+from .access import Identity, Level
 from .actor_fields import ActorFields
 from .clock import Clock, utcnow
+from .configs import ConfigService
 from .cron import CRON_MESSAGE, CronAgent
-from .environment import TEXT
-from .errors import AbacoError, ActorNotFound, InvalidRequest, NotFound
+from .crypto import SecretBox
+from .environment import JSON, TEXT
+from .errors import AbacoError, ActorNotFound, Conflict, ExecutionNotFound, InvalidRequest, NotFound
+from .events import EXECUTOR, EventAgent, EventProducer
+from .events.webhooks import check_webhook
 from .ids import is_hashid, new_id
 from .interfaces import ContainerBackend, Queue, Store
+from .links import check_link
 from .messages import ParsedMessage
 from .models import Actor, ActorStatus, Execution, ExecutionStatus, Message, Worker, WorkerStatus
 from .plugins import build_plugin_manager, choose_backend, choose_queue, choose_store
@@ -84,6 +89,12 @@ class Platform:
         self.pool = WorkerPool(self)
         self.signals = ExecutionSignals()
         self.cron = CronAgent(self)
+        self.secrets = SecretBox(settings)
+        self.configs = ConfigService(store, self.secrets)
+        #: delivers events; the producer (hook implementations) stores them
+        self.events = EventAgent(self)
+        self._event_producer = EventProducer(self)
+        pm.register(self._event_producer, name=f"abaco.events.{self.events.name}")
         self._housekeeper: threading.Thread | None = None
         self._stopping = threading.Event()
         self._reaper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reaper")
@@ -92,12 +103,15 @@ class Platform:
 
     def start(self) -> None:
         """Recover from whatever the previous process left, then serve."""
+        self.secrets.check()
         self.store.migrate()
         self.recover()
         self._housekeeper = threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True)
         self._housekeeper.start()
         if self.settings.cron_interval > 0:
             self.cron.start(self.settings.cron_interval)
+        if self.settings.events_interval > 0:
+            self.events.start(self.settings.events_interval)
         if self.settings.autoscale_interval > 0:
             threading.Thread(target=self._autoscale_loop, name="autoscaler", daemon=True).start()
         self.pm.hook.abaco_startup(settings=self.settings)
@@ -154,6 +168,9 @@ class Platform:
         self._stopping.set()
         self.cron.stop()
         self.pool.shutdown(self.settings.shutdown_grace)
+        self.events.stop()
+        if self.pm.is_registered(self._event_producer):
+            self.pm.unregister(self._event_producer)
         self._reaper.shutdown(wait=True)
         self.pm.hook.abaco_shutdown()
         for component in (self.queue, self.store, self.backend):
@@ -188,10 +205,14 @@ class Platform:
         parse_schedule(self.pm, expression, timezone, anchor, check_past=not unchanged)
         values["cron_anchor"] = anchor
 
-    def register_actor(self, fields: ActorFields, *, tenant: str, owner: str) -> Actor:
+    def register_actor(
+        self, fields: ActorFields, *, tenant: str, owner: str, who: Identity | None = None
+    ) -> Actor:
+        """``who`` is the caller, whose permissions the link check needs (Q12); ``None``
+        means the platform itself."""
         values = dict(fields.values)
         values.pop("force", None)
-        self._check_link(tenant, values.get("link", ""), None)
+        self._check_link(tenant, values, None, who)
         now = self.clock()
         self._check_schedule(values, None, now)
         actor = Actor(
@@ -212,7 +233,7 @@ class Platform:
             self.pool.ensure_worker(actor)
         return actor
 
-    def update_actor(self, actor: Actor, fields: ActorFields) -> Actor:
+    def update_actor(self, actor: Actor, fields: ActorFields, who: Identity | None = None) -> Actor:
         values = dict(fields.values)
         force = values.pop("force", False)
         values.pop("name", None)
@@ -220,7 +241,7 @@ class Platform:
             raise InvalidRequest(
                 "Invalid actor description: an actor that was not stateless cannot be updated to be stateless."
             )
-        self._check_link(actor.tenant, values.get("link", ""), actor)
+        self._check_link(actor.tenant, values, actor, who)
         if "cron_on" in fields.supplied and "cron_schedule" not in fields.supplied:
             # the seed document switches a schedule off and on with {"image", "cronOn"} alone:
             # the switch applies to the schedule the actor has
@@ -256,6 +277,7 @@ class Platform:
         self.purge_messages(actor, reason="the actor was deleted")
         self.store.delete_actor(actor.tenant, actor.id)
         self.store.delete_permissions(actor.tenant, "actor", actor.id)
+        self.configs.remove_identifier(actor.tenant, actor.id)  # Q35
         # what a worker still held (a retry waiting, a run being halted) ends too (Q31)
         pending = [ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING]
         for execution in self.store.list_executions(actor.tenant, actor.id, statuses=pending):
@@ -265,18 +287,14 @@ class Platform:
             if self.store.update_execution(ended, expected=pending):
                 self.signals.notify(execution.id)
 
-    def _check_link(self, tenant: str, link: str, actor: Actor | None) -> None:
-        if not link:
-            return
-        if actor is not None and link == actor.id:
-            raise InvalidRequest("Invalid link parameter. An actor cannot link to itself.")
-        try:
-            self.resolve(tenant, link)
-        except ActorNotFound:
-            raise InvalidRequest(
-                "Invalid link parameter; unable to retrieve linked actor data. The link must be a valid "
-                "actor id or alias for which you have EXECUTE permission."
-            ) from None
+    def _check_link(
+        self, tenant: str, values: dict[str, Any], actor: Actor | None, who: Identity | None
+    ) -> None:
+        """``link`` (§10.3, Q12: existence, no self link, EXECUTE on the target, no cycle)
+        and ``webhook`` (an http(s) URL)."""
+        check_link(self.store, tenant, values.get("link") or "", actor.id if actor else None, who)
+        if values.get("webhook"):
+            check_webhook(values["webhook"])
 
     def _apply_identity(self, actor: Actor) -> Actor:
         """``uid``/``gid`` (§8.8) and ``mounts`` (§8.9), computed from the settings at every
@@ -388,6 +406,40 @@ class Platform:
         }
         message = Message(actor.tenant, actor.id, execution.id, CRON_MESSAGE, TEXT, metadata)
         self.store.create_execution(execution, message)
+        self._enqueue(actor, execution)
+        return execution
+
+    def send_event_message(self, actor: Actor, event: dict[str, Any], execution_id: str) -> Execution:
+        """Queue an event for a linked actor (spec §10.2; a worker is ensured, Q30). The id
+        comes from the delivery, so delivering the same event again queues nothing new."""
+        execution = Execution(
+            tenant=actor.tenant,
+            actor_id=actor.id,
+            id=execution_id,
+            executor=EXECUTOR,
+            api_server=self.settings.resolved_api_server,
+            status=ExecutionStatus.SUBMITTED,
+            message_received_time=self.clock(),
+        )
+        metadata = {
+            "_abaco_execution_id": execution.id,
+            "_abaco_Content_Type": JSON,
+            "_abaco_actor_revision": str(actor.revision),
+            "_abaco_username": EXECUTOR,
+            "_abaco_api_server": self.settings.resolved_api_server,
+        }
+        message = Message(actor.tenant, actor.id, execution.id, dict(event), JSON, metadata)
+        try:
+            self.store.create_execution(execution, message)
+        except Conflict:
+            # delivered before, perhaps without reaching the queue: put it (idempotent) while
+            # it still waits
+            try:
+                execution = self.store.get_execution(actor.tenant, actor.id, execution_id)
+            except ExecutionNotFound:
+                return execution
+            if execution.status != ExecutionStatus.SUBMITTED:
+                return execution
         self._enqueue(actor, execution)
         return execution
 

@@ -109,6 +109,19 @@ class Settings:
     cron_interval: float = 10.0
     autoscale_interval: float = 1.0
     worker_idle_timeout: float = 60.0
+    #: Fernet key(s) for secret configs, comma-separated: the first encrypts, all decrypt
+    #: (rotation). Unset: the embedded mode keeps a generated key in the data dir (docs/api.md)
+    encryption_key: str | None = None
+    #: HMAC-SHA256 key signing webhook deliveries (``X-Abaco-Signature``); unset: unsigned
+    webhook_secret: str | None = None
+    webhook_timeout: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_retry_base: float = 2.0
+    webhook_retry_max: float = 300.0
+    webhook_concurrency: int = 4
+    #: how often the events agent looks for due deliveries (it is also woken at once by new
+    #: events); 0 disables the agent in this process
+    events_interval: float = 1.0
     plugin: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -14,6 +14,7 @@ from ..messages import loads_json, parse_message, query_metadata
 from ..models import Actor, ActorStatus, Execution, ExecutionStatus
 from ..platform import Platform
 from ..settings import parse_bool
+from .config_routes import CONFIG_ROUTES
 from .envelope import error, ok
 from .errors import WRONG_METHOD
 from .requests import field_source, form_lists, identity, query_lists
@@ -70,7 +71,7 @@ async def create_actor(request: Request) -> HTTPResponse:
     fields = parse_actor_fields(
         field_source(request), case=p.settings.case, host_queues=p.settings.host_queues
     )
-    actor = p.register_actor(fields, tenant=who.tenant, owner=who.username)
+    actor = p.register_actor(fields, tenant=who.tenant, owner=who.username, who=who)
     return _ok(request, _actor_view(request, actor), "Actor created successfully.")
 
 
@@ -85,7 +86,7 @@ async def update_actor(request: Request, actor_id: str) -> HTTPResponse:
     fields = parse_actor_fields(
         field_source(request), case=p.settings.case, host_queues=p.settings.host_queues, update=True
     )
-    updated = p.update_actor(actor, fields)
+    updated = p.update_actor(actor, fields, who=identity(request))
     return _ok(request, _actor_view(request, updated), "Actor updated successfully.")
 
 
@@ -354,3 +355,5 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ("/<actor_id:str>/workers", {"GET": list_workers, "POST": add_workers}),
     ("/<actor_id:str>/workers/<worker_id:str>", {"GET": get_worker, "DELETE": delete_worker}),
 ]
+# the other parts of the API, each in its own module
+ROUTES += CONFIG_ROUTES

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..casing import camelize_keys
+from ..configs import shown as shown_config
 from ..models import Actor, Execution, Worker
 from ..records import ExecutionTotals
 from ..timefmt import display, display_or_none
@@ -72,6 +74,10 @@ class Views:
                 },
             }
         )
+
+    def config(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """An actor config (spec §4.7): a secret's value is its ciphertext."""
+        return self._case(shown_config(doc))
 
     def execution(self, e: Execution) -> dict[str, Any]:
         base = f"{self.actor_url(e.actor_id)}/executions/{e.id}"

@@ -99,7 +99,11 @@ class ExecutionRunner:
     def build_spec(self) -> ContainerSpec:
         actor, settings = self.actor, self.p.settings
         env = build_environment(
-            actor=actor, execution=self.execution, message=self.message, worker=self.worker
+            actor=actor,
+            execution=self.execution,
+            message=self.message,
+            worker=self.worker,
+            actor_configs=self.p.configs.for_actor(actor),
         )
         mem = actor.mem_limit if actor.mem_limit is not None else settings.mem_limit
         cpus = actor.max_cpus if actor.max_cpus is not None else settings.max_cpus
