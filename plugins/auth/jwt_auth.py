@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 import os
@@ -115,19 +116,16 @@ class JwtAuth:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JwtAuth:
-        get = settings.get
+        defaults = JwtSettings()
         config = JwtSettings(
-            header_prefix=get("jwt_header_prefix"),
-            fallback_header=get("jwt_fallback_header"),
-            fallback_tenant=get("jwt_fallback_tenant"),
-            user_claim=get("jwt_user_claim"),
-            roles_claim=get("jwt_roles_claim"),
-            ms_exp_compat=get("jwt_ms_exp_compat"),
-            leeway=get("jwt_leeway"),
+            **{
+                f.name: settings.get(f"jwt_{f.name}", getattr(defaults, f.name))
+                for f in dataclasses.fields(JwtSettings)
+            }
         )
         if not config.header_prefix:
             raise ConfigError("ABACO_JWT_HEADER_PREFIX must not be empty")
-        return cls(load_public_key(get("jwt_public_key")), config)
+        return cls(load_public_key(settings.get("jwt_public_key", "")), config)
 
     def authenticate(self, request: AuthRequest) -> Identity | None:
         found = self.find_header(request.headers)
