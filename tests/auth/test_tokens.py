@@ -83,11 +83,15 @@ def test_an_unknown_token_of_abaco_shape_is_refused(store):
     other_id = "0" * 12 if token_id != "0" * 12 else "1" * 12
     with pytest.raises(AuthenticationFailed):
         verify_token(store, token.replace(token_id, other_id, 1))
+    # a truncated or mangled copy is still recognisably an abaco token, and refused as such
+    for mangled in (token + "x", token[:20], "abaco_", "abaco_123_abc"):
+        with pytest.raises(AuthenticationFailed):
+            TokenAuth(Settings(), store).authenticate(bearer(mangled))
 
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "Bearer", "Bearer ", "Basic YWxpY2U6eA==", "Bearer some-oauth-token", "Bearer abaco_123_abc"],
+    [None, "", "Bearer", "Bearer ", "Basic YWxpY2U6eA==", "Bearer some-oauth-token", "Bearer xabaco_1_2"],
 )
 def test_anything_else_is_left_to_the_next_method(store, header):
     headers = {} if header is None else {"authorization": header}
