@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from abaco_core import hookimpl, parse_bool
-from abaco_core.records import AuthMethodInfo
-from abaco_core.settings import SettingSpec
+from abaco_core import AuthMethodInfo, SettingSpec, hookimpl, parse_bool
 
 if TYPE_CHECKING:
     from abaco_core.interfaces import AuthMethod, Store
