@@ -19,7 +19,7 @@ from .interfaces import Store
 from .settings import Settings
 from .tokens import ROLES, create_token, list_tokens, revoke_token
 
-__all__ = ["add_auth_options", "add_token_commands", "auth_overrides"]
+__all__ = ["add_auth_options", "add_token_commands", "auth_banner", "auth_overrides"]
 
 
 def add_auth_options(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +39,17 @@ def add_auth_options(parser: argparse.ArgumentParser) -> None:
 
 def auth_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"auth": args.auth, "allow_public_none": args.allow_public_none}
+
+
+def auth_banner(settings: Settings, store: Store) -> str:
+    """How a server authenticates, said when it starts, with a hint when no token exists yet."""
+    names = settings.auth_methods
+    line = f"abaco: authentication {','.join(names)}"
+    if names == ["none"]:
+        return f"{line}: every request acts as {settings.user!r} (an admin)."
+    if "token" in names and not any(not r.get("revoked") for r in list_tokens(store)):
+        line += " (no API token yet: abaco token create --user USER --role admin|privileged|basic)"
+    return line + "."
 
 
 def add_token_commands(sub: argparse._SubParsersAction) -> None:

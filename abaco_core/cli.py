@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .auth import check_auth_settings
-from .auth_cli import add_auth_options, add_token_commands, auth_overrides
+from .auth_cli import add_auth_options, add_token_commands, auth_banner, auth_overrides
 from .errors import AbacoError, ConfigError
 
 __all__ = ["main"]
@@ -63,6 +63,7 @@ def _up(args: argparse.Namespace) -> int:
             f"data dir {settings.data_dir}). Press Ctrl-C to stop.",
             flush=True,
         )
+        print(auth_banner(settings, platform.store), flush=True)
 
     try:
         app.run(

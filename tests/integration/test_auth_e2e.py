@@ -174,6 +174,7 @@ def test_none_on_a_public_address_does_not_start(tmp_path):
 def test_none_on_a_public_address_when_forced(servers):
     server = servers({}, ABACO_HOST="0.0.0.0", ABACO_AUTH="none", ABACO_ALLOW_PUBLIC_NONE="true")
     assert server.register(image="abaco-test/busybox:1")["owner"] == "local"
+    assert "abaco: authentication none: every request acts as 'local' (an admin)." in server.log()
 
 
 def test_a_public_address_defaults_to_tokens(servers, tmp_path):
@@ -181,6 +182,7 @@ def test_a_public_address_defaults_to_tokens(servers, tmp_path):
     token = create_token(data_dir, "alice", "basic")
     server = servers({"Authorization": f"Bearer {token}"}, data_dir, ABACO_HOST="0.0.0.0")
     assert_error(httpx.get(f"{server.url}/actors", timeout=30), 400, NO_CREDENTIAL)
+    assert "abaco: authentication token." in server.log()
 
 
 # -- JWT and tenants ------------------------------------------------------------------------------

@@ -89,3 +89,19 @@ def test_none_takes_the_tenant_header():
     who = none.authenticate(AuthRequest("GET", "/actors"))
     assert (who.tenant, who.username, who.roles) == ("home", "me", (ALL_ROLE,))
     assert none.authenticate(AuthRequest("GET", "/actors", {"tenant": "DEV-DEVELOP"})).tenant == "DEV-DEVELOP"
+
+
+def test_the_start_banner_says_how_callers_are_recognised():
+    from abaco_core.auth_cli import auth_banner
+    from abaco_core.tokens import create_token, revoke_token
+
+    store = MemoryStore()
+    assert auth_banner(Settings(user="me"), store) == (
+        "abaco: authentication none: every request acts as 'me' (an admin)."
+    )
+    hint = "no API token yet: abaco token create"
+    assert hint in auth_banner(Settings(auth=["jwt", "token"]), store)
+    _token, record = create_token(store, user="alice", role="basic", tenant="T")
+    assert auth_banner(Settings(auth=["jwt", "token"]), store) == "abaco: authentication jwt,token."
+    revoke_token(store, record["id"])
+    assert hint in auth_banner(Settings(host="0.0.0.0"), store)
