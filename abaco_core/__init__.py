@@ -1,9 +1,10 @@
 """abaco: actors as a service. The public surface for plugin authors is what this module exports."""
 
+from .access import Identity
 from .errors import *  # noqa: F403
 from .errors import __all__ as _errors_all
 from .hookspecs import hookimpl, hookspec
-from .interfaces import ContainerBackend, Queue, Store
+from .interfaces import AuthMethod, ContainerBackend, Queue, Store
 from .models import (
     Actor,
     ActorStatus,
@@ -15,6 +16,8 @@ from .models import (
 )
 from .records import (
     CAPABILITIES,
+    AuthMethodInfo,
+    AuthRequest,
     ContainerBackendInfo,
     ContainerRef,
     ContainerSpec,
@@ -36,6 +39,9 @@ __all__ = [
     "CAPABILITIES",
     "Actor",
     "ActorStatus",
+    "AuthMethod",
+    "AuthMethodInfo",
+    "AuthRequest",
     "ContainerBackend",
     "ContainerBackendInfo",
     "ContainerRef",
@@ -46,6 +52,7 @@ __all__ = [
     "ExecutionStatus",
     "ExecutionTotals",
     "ExitInfo",
+    "Identity",
     "Message",
     "Mount",
     "Queue",

@@ -8,6 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .auth import check_auth_settings
+from .auth_cli import add_auth_options, add_token_commands, auth_banner, auth_overrides
 from .errors import AbacoError, ConfigError
 
 __all__ = ["main"]
@@ -25,6 +27,7 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", help="store URL, overrides the SQLite file (ABACO_DATABASE_URL)")
     parser.add_argument("--config", help="a TOML settings file (ABACO_CONFIG)")
     parser.add_argument("--log-level", default=os.environ.get("ABACO_LOG_LEVEL", "INFO"))
+    add_auth_options(parser)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -42,12 +45,14 @@ def _up(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         backend=args.backend,
         database_url=args.database_url,
+        **auth_overrides(args),
     )
+    check_auth_settings(settings)
     os.makedirs(settings.data_dir, exist_ok=True)
     lock = _lock_data_dir(settings.data_dir)
     platform = build_platform(settings, pm)
+    app = create_app(platform, name="abaco")  # before start: a bad auth setup stops here
     platform.start()
-    app = create_app(platform, name="abaco")
     desc = platform.describe()
 
     @app.after_server_start
@@ -58,6 +63,7 @@ def _up(args: argparse.Namespace) -> int:
             f"data dir {settings.data_dir}). Press Ctrl-C to stop.",
             flush=True,
         )
+        print(auth_banner(settings, platform.store), flush=True)
 
     try:
         app.run(
@@ -99,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run the whole platform in one process (API, queue, workers, store)")
     _add_server_options(up)
     up.set_defaults(func=_up)
+    add_token_commands(sub)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _a: print(__import__("abaco_core").__version__) or 0)
     return parser

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "AbacoError",
     "ActorNotFound",
+    "AuthenticationFailed",
     "BackendError",
     "BackendUnavailable",
     "ConfigError",
@@ -106,6 +107,16 @@ class WorkerNotFound(NotFound):
 
 class ObjectNotFound(NotFound):
     """No stored object (alias, nonce, config, token ...) with that key."""
+
+
+class AuthenticationFailed(AbacoError):
+    """A credential was presented but refused (an unknown or revoked API token): HTTP 401,
+    with ``WWW-Authenticate``. Never used for a missing credential (400 ``No JWT or nonce
+    provided.``, as upstream) nor for an authorization refusal (400, Q1)."""
+
+    status = 401
+    #: the ``WWW-Authenticate`` challenge sent with the 401
+    challenge = 'Bearer error="invalid_token"'
 
 
 class PermissionDenied(InvalidRequest):

@@ -19,7 +19,15 @@ import pluggy
 
 if TYPE_CHECKING:
     from .models import Actor, Execution, Message
-    from .records import ContainerBackendInfo, ContainerRef, ContainerSpec, ExitInfo, QueueInfo, StoreInfo
+    from .records import (
+        AuthMethodInfo,
+        ContainerBackendInfo,
+        ContainerRef,
+        ContainerSpec,
+        ExitInfo,
+        QueueInfo,
+        StoreInfo,
+    )
     from .settings import Settings, SettingSpec
 
 __all__ = ["AbacoSpecs", "PROJECT", "hookimpl", "hookspec"]
@@ -62,11 +70,17 @@ class AbacoSpecs:
         """Contribute queues (chosen by ``ABACO_QUEUE``). Collect-all."""
 
     @hookspec
-    def abaco_auth_methods(self) -> Iterable[Any]:
-        """Contribute authentication methods (chosen by ``ABACO_AUTH``). Collect-all.
+    def abaco_auth_methods(self) -> Iterable[AuthMethodInfo]:
+        """Contribute authentication methods as named records with a factory. Collect-all;
+        a duplicate name raises ``PluginConflictError``.
 
-        Each record has a ``name`` and a factory returning an object whose
-        ``authenticate(request_headers, query) -> Identity | None`` recognises a caller.
+        ``ABACO_AUTH`` names the methods to use, tried in order for every request. The factory
+        gets the settings and the store and returns an :class:`~abaco_core.interfaces.AuthMethod`,
+        whose ``authenticate(AuthRequest) -> Identity | None`` recognises a caller. Example::
+
+            @hookimpl
+            def abaco_auth_methods():
+                return [AuthMethodInfo("header", lambda settings, store: HeaderAuth(settings))]
         """
 
     # -- decisions (first result wins) ------------------------------------------------

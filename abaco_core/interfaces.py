@@ -10,10 +10,36 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from .access import Identity
 from .models import Actor, Execution, ExecutionStatus, Message, Worker
-from .records import ContainerRef, ContainerSpec, Delivery, ExecutionTotals, ExitInfo, RuntimeStats
+from .records import (
+    AuthRequest,
+    ContainerRef,
+    ContainerSpec,
+    Delivery,
+    ExecutionTotals,
+    ExitInfo,
+    RuntimeStats,
+)
 
-__all__ = ["ContainerBackend", "Queue", "Store"]
+__all__ = ["AuthMethod", "ContainerBackend", "Queue", "Store"]
+
+
+@runtime_checkable
+class AuthMethod(Protocol):
+    """Recognises the caller of a request (spec §3.1); built by an :class:`AuthMethodInfo`.
+
+    ``authenticate`` returns the caller, or ``None`` when the request carries no credential
+    this method understands (the next configured method is tried, then a nonce). A credential
+    that is this method's but cannot be accepted (a revoked API token) raises
+    :class:`~abaco_core.errors.AuthenticationFailed`. It runs on the API's event loop: keep it
+    to a store read and some computation.
+    """
+
+    name: str
+
+    def authenticate(self, request: AuthRequest) -> Identity | None:
+        """The caller, ``None`` when this method does not recognise the request."""
 
 
 @runtime_checkable

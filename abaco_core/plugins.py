@@ -11,11 +11,12 @@ import pluggy
 
 from . import hookspecs
 from .errors import ConfigError, PluginConflictError, PluginError
-from .records import ContainerBackendInfo, QueueInfo, StoreInfo
+from .records import AuthMethodInfo, ContainerBackendInfo, QueueInfo, StoreInfo
 from .settings import Settings, SettingSpec, load_settings
 
 __all__ = [
     "DEFAULT_PLUGINS",
+    "auth_methods",
     "build_plugin_manager",
     "choose_backend",
     "choose_queue",
@@ -33,7 +34,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "abaco_core.builtin.cron_standard",
 )
 
-T = TypeVar("T", ContainerBackendInfo, StoreInfo, QueueInfo)
+T = TypeVar("T", ContainerBackendInfo, StoreInfo, QueueInfo, AuthMethodInfo)
 
 
 def build_plugin_manager(
@@ -98,6 +99,10 @@ def registry(records: Iterable[Iterable[T]], kind: str) -> dict[str, T]:
 
 def backends(pm: pluggy.PluginManager) -> dict[str, ContainerBackendInfo]:
     return registry(pm.hook.abaco_container_backends(), "container backend")
+
+
+def auth_methods(pm: pluggy.PluginManager) -> dict[str, AuthMethodInfo]:
+    return registry(pm.hook.abaco_auth_methods(), "authentication method")
 
 
 def choose_backend(pm: pluggy.PluginManager, settings: Settings) -> ContainerBackendInfo:

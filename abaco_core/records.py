@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .interfaces import ContainerBackend, Queue, Store
+    from .interfaces import AuthMethod, ContainerBackend, Queue, Store
     from .settings import Settings
 
 __all__ = [
     "CAPABILITIES",
+    "AuthMethodInfo",
+    "AuthRequest",
     "ContainerBackendInfo",
     "ContainerRef",
     "ContainerSpec",
@@ -80,6 +82,37 @@ class QueueInfo:
     name: str
     factory: Callable[[Settings], Queue]
     description: str = ""
+
+
+@dataclass(frozen=True)
+class AuthMethodInfo:
+    """An authentication method registered by ``abaco_auth_methods`` (chosen by ``ABACO_AUTH``).
+
+    ``factory`` is called once when the API is built, with the settings and the store (API
+    tokens live there); it raises :class:`~abaco_core.errors.ConfigError` when the settings
+    the method needs are missing or wrong, so a misconfigured server never starts.
+    """
+
+    name: str
+    factory: Callable[[Settings, Store], AuthMethod]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    """What an authentication method sees of an HTTP request: no web framework object.
+
+    ``headers`` maps lower-case header names to their (first) value, in the order received;
+    ``query`` maps each query parameter to its values.
+    """
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, list[str]] = field(default_factory=dict)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
 
 
 @dataclass(frozen=True)

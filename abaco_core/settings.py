@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["SettingSpec", "Settings", "load_settings", "parse_bool"]
+__all__ = ["SettingSpec", "Settings", "is_loopback", "load_settings", "parse_bool"]
 
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}
@@ -43,6 +43,21 @@ def _parse_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(v).strip() for v in value if str(v).strip()]
     return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` only accepts connections from this machine. A name other
+    than ``localhost`` is not trusted to stay loopback; ``0.0.0.0`` and ``::`` are every
+    interface."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _default_data_dir() -> str:
@@ -122,6 +137,13 @@ class Settings:
     #: how often the events agent looks for due deliveries (it is also woken at once by new
     #: events); 0 disables the agent in this process
     events_interval: float = 1.0
+    #: authentication methods tried in order (``none``, ``token``, ``jwt``, or a plugin's);
+    #: empty: ``none`` on a loopback address, ``token`` on any other (see ``auth_methods``)
+    auth: list[str] = field(default_factory=list)
+    #: let ``none`` (everyone is an admin) serve a non-loopback address
+    allow_public_none: bool = False
+    #: the basic role string (spec §3.2, upstream ``[web] user_role``)
+    user_role: str = "Internal/abaco-user"
     plugin: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -136,6 +158,14 @@ class Settings:
             return self.api_server.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def auth_methods(self) -> list[str]:
+        """The configured authentication methods, or the default for the listening address:
+        the embedded single-user ``none`` only on loopback, API tokens anywhere else."""
+        if self.auth:
+            return [name.lower() for name in self.auth]
+        return ["none"] if is_loopback(self.host) else ["token"]
 
     def get(self, name: str, default: Any = None) -> Any:
         """A plugin-declared value by name."""

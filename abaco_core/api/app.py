@@ -9,7 +9,7 @@ from sanic.response import HTTPResponse
 
 from ..errors import InvalidRequest, PayloadTooLarge
 from ..platform import Platform
-from .authn import authenticate
+from .authn import authenticate, install_authenticator
 from .authz import authorize
 from .errors import handle_exception
 from .nonce_auth import redeem_nonce
@@ -37,6 +37,7 @@ def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
     app.config.RESPONSE_TIMEOUT = settings.sync_timeout + 30
     app.ctx.platform = platform
     app.ctx.views = Views(settings.resolved_api_server, settings.case)
+    install_authenticator(app, platform)
 
     for prefix, (suffix, handlers) in itertools.product(PREFIXES, ROUTES):
         path = prefix + suffix

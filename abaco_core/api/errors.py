@@ -8,7 +8,7 @@ from sanic import Request
 from sanic import exceptions as sanic_exc
 from sanic.response import HTTPResponse
 
-from ..errors import AbacoError
+from ..errors import AbacoError, AuthenticationFailed
 from .envelope import error
 
 __all__ = ["NOT_AN_ENDPOINT", "WRONG_METHOD", "handle_exception"]
@@ -24,7 +24,10 @@ def handle_exception(request: Request, exc: Exception) -> HTTPResponse:
     if isinstance(exc, AbacoError):
         if exc.status >= 500:
             log.error("%s %s: %s", request.method, request.path, exc)
-        return error(version, exc.message, exc.status)
+        response = error(version, exc.message, exc.status)
+        if isinstance(exc, AuthenticationFailed):
+            response.headers["WWW-Authenticate"] = exc.challenge
+        return response
     if isinstance(exc, sanic_exc.MethodNotAllowed):
         return error(version, WRONG_METHOD, 405)
     if isinstance(exc, sanic_exc.NotFound):

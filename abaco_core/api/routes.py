@@ -17,7 +17,7 @@ from ..settings import parse_bool
 from .config_routes import CONFIG_ROUTES
 from .envelope import error, ok
 from .errors import WRONG_METHOD
-from .requests import field_source, form_lists, identity, query_lists
+from .requests import Identity, field_source, form_lists, identity, query_lists
 
 __all__ = ["ROUTES"]
 
@@ -105,6 +105,15 @@ async def get_messages(request: Request, actor_id: str) -> HTTPResponse:
     return _ok(request, request.app.ctx.views.message_count(actor, count))
 
 
+def sender_metadata(who: Identity, api_server: str) -> dict[str, str]:
+    """What the container learns of the sender (spec §8.2): the caller (the nonce owner for a
+    nonce call) and, for a JWT call, the header the JWT came in."""
+    metadata = {"_abaco_username": who.username, "_abaco_api_server": api_server}
+    if who.jwt_header_name:
+        metadata["_abaco_jwt_header_name"] = who.jwt_header_name
+    return metadata
+
+
 async def send_message(request: Request, actor_id: str) -> HTTPResponse:
     p = _platform(request)
     who = identity(request)
@@ -126,10 +135,7 @@ async def send_message(request: Request, actor_id: str) -> HTTPResponse:
         parsed,
         executor=who.username,
         query_metadata=query_metadata(query),
-        server_metadata={
-            "_abaco_username": who.username,
-            "_abaco_api_server": p.settings.resolved_api_server,
-        },
+        server_metadata=sender_metadata(who, p.settings.resolved_api_server),
     )
     if synchronous:
         return await _wait_synchronous(p, actor, execution)

@@ -15,7 +15,7 @@ def test_core_imports_no_backend_library():
     assert "abaco_core.api.app" in modules and "abaco_core.platform" in modules
     script = f"""
 import importlib.abc, sys
-BLOCKED = {{"docker", "podman", "peewee", "psycopg2", "redis", "rq"}}
+BLOCKED = {{"docker", "podman", "peewee", "psycopg2", "redis", "rq", "jwt"}}
 class Blocker(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
@@ -47,11 +47,13 @@ def test_in_tree_plugins_register_through_entry_points():
     assert names["docker"] == "abaco_docker.plugin"
     assert names["podman"] == "abaco_podman.plugin"
     assert names["peewee"] == "abaco_peewee.plugin"
-    from abaco_core.plugins import backends, build_plugin_manager, choose_store
+    assert names["auth"] == "abaco_auth.plugin"
+    from abaco_core.plugins import auth_methods, backends, build_plugin_manager, choose_store
     from abaco_core.settings import Settings
 
     pm = build_plugin_manager()
     assert {"docker", "podman", "fake"} <= set(backends(pm))
+    assert {"none", "token", "jwt"} <= set(auth_methods(pm))
     assert choose_store(pm, Settings(database_url="sqlite:////tmp/x.db")).name == "peewee"
 
 
