@@ -18,6 +18,7 @@ import pluggy
 from .access import Level
 from .actor_fields import ActorFields
 from .clock import Clock, utcnow
+from .counters import count_actor_created, init_actor_counter
 from .cron import CRON_MESSAGE, CronAgent
 from .environment import TEXT
 from .errors import AbacoError, ActorNotFound, InvalidRequest, NotFound
@@ -93,6 +94,7 @@ class Platform:
     def start(self) -> None:
         """Recover from whatever the previous process left, then serve."""
         self.store.migrate()
+        init_actor_counter(self.store)
         self.recover()
         self._housekeeper = threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True)
         self._housekeeper.start()
@@ -206,6 +208,7 @@ class Platform:
         )
         actor = self._apply_identity(actor)
         self.store.create_actor(actor)
+        count_actor_created(self.store)
         # the creator's UPDATE is the only "ownership" there is (spec §3.3)
         self.store.set_permission(tenant, "actor", actor.id, owner, Level.UPDATE.name)
         if self.settings.init_count > 0:
