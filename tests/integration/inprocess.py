@@ -41,6 +41,7 @@ class ApiServer:
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event
+        self._stopped = False
 
     def start(self) -> ApiServer:
         self.platform.start()
@@ -83,6 +84,10 @@ class ApiServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving, then stop the platform (a second call does nothing)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.client.close()
         if self._thread is not None:
             self._loop.call_soon_threadsafe(self._stopping.set)
