@@ -1,9 +1,10 @@
 """The store's reads for search and accounting (``executions_of``, ``logs_of``,
-``execution_totals_by_actor``), on SQLite and PostgreSQL, and the same contract on the
-harness's MemoryStore."""
+``execution_totals_by_actor``) and the created-actors counter, on SQLite and PostgreSQL, and
+the same contract on the harness's MemoryStore."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from abaco_peewee import search as search_module
 from abaco_peewee.store import PeeweeStore
 from peewee_factories import T0, actor, execution, message
 
+from abaco_core.counters import actors_created, count_actor_created, init_actor_counter
 from abaco_core.interfaces import Store
 from abaco_core.records import ExecutionTotals
 
@@ -91,3 +93,18 @@ def test_execution_totals_by_actor_every_tenant_deleted_actors_included(any_stor
 
 def test_no_executions_no_totals(any_store):
     assert any_store.execution_totals_by_actor() == {}
+
+
+def test_created_actors_counter_is_atomic_and_starts_from_existing_actors(any_store):
+    s = any_store
+    s.create_actor(actor("dev", "old1"))
+    s.create_actor(actor("other", "old2"))
+    assert actors_created(s) == 2  # never set: the actors there are
+    init_actor_counter(s)
+    init_actor_counter(s)  # idempotent
+    s.delete_actor("dev", "old1")
+    assert actors_created(s) == 2
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: count_actor_created(s), range(40)))
+    assert actors_created(s) == 42
+    assert s.get_object("", "counter", "actors_created") == {"value": 42}
