@@ -199,6 +199,18 @@ class Store(Protocol):
     def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None:
         """Deleting a missing worker (like a missing actor or message) is a no-op."""
 
+    # search and accounting (spec §5.12, §5.14)
+    def executions_of(self, tenant: str, actor_ids: Iterable[str]) -> list[Execution]:
+        """The executions of the given actors of a tenant, in insertion order."""
+
+    def logs_of(self, tenant: str, actor_ids: Iterable[str], now: datetime) -> list[tuple[str, str, str]]:
+        """``(actor_id, execution_id, logs)`` of every log of the given actors of a tenant that
+        has not expired at ``now``, oldest first."""
+
+    def execution_totals_by_actor(self) -> dict[tuple[str, str], ExecutionTotals]:
+        """The totals of every ``(tenant, actor_id)`` that has executions, in every tenant,
+        deleted actors included (their executions are kept)."""
+
     # objects: aliases, nonces, configs, tokens, event deliveries ... (JSON documents by kind)
     def create_object(self, tenant: str, kind: str, key: str, doc: Mapping[str, Any]) -> None:
         """Insert a document; raise :class:`Conflict` if ``(tenant, kind, key)`` exists

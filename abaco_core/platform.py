@@ -19,6 +19,7 @@ from .access import Identity, Level
 from .actor_fields import ActorFields
 from .clock import Clock, utcnow
 from .configs import ConfigService
+from .counters import count_actor_created, init_actor_counter
 from .cron import CRON_MESSAGE, CronAgent
 from .crypto import SecretBox
 from .environment import JSON, TEXT
@@ -105,6 +106,7 @@ class Platform:
         """Recover from whatever the previous process left, then serve."""
         self.secrets.check()
         self.store.migrate()
+        init_actor_counter(self.store)
         self.recover()
         self._housekeeper = threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True)
         self._housekeeper.start()
@@ -227,6 +229,7 @@ class Platform:
         )
         actor = self._apply_identity(actor)
         self.store.create_actor(actor)
+        count_actor_created(self.store)
         # the creator's UPDATE is the only "ownership" there is (spec §3.3)
         self.store.set_permission(tenant, "actor", actor.id, owner, Level.UPDATE.name)
         if self.settings.init_count > 0:

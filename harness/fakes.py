@@ -334,6 +334,32 @@ class MemoryStore:
                         found[k] = mine
             return found
 
+    def executions_of(self, tenant: str, actor_ids: Iterable[str]) -> list[Execution]:
+        wanted = set(actor_ids)
+        with self._lock:
+            return [
+                copy.deepcopy(e) for (t, a, _), e in self.executions.items() if t == tenant and a in wanted
+            ]
+
+    def logs_of(self, tenant: str, actor_ids: Iterable[str], now: datetime) -> list[tuple[str, str, str]]:
+        wanted = set(actor_ids)
+        with self._lock:
+            return [
+                (a, e, text)
+                for (t, a, e), (text, expires) in self.logs.items()
+                if t == tenant and a in wanted and (expires is None or expires > now)
+            ]
+
+    def execution_totals_by_actor(self) -> dict[tuple[str, str], ExecutionTotals]:
+        totals: dict[tuple[str, str], ExecutionTotals] = {}
+        with self._lock:
+            for (t, a, _), e in self.executions.items():
+                seen = totals.get((t, a), ExecutionTotals(0, 0, 0, 0))
+                totals[(t, a)] = ExecutionTotals(
+                    seen.count + 1, seen.cpu + e.cpu, seen.io + e.io, seen.runtime + e.runtime
+                )
+        return totals
+
 
 #: ``ExitInfo.exit_code`` of a container ended by SIGTERM / SIGKILL
 _TERM_EXIT, _KILL_EXIT = 143, 137

@@ -14,10 +14,12 @@ from ..messages import loads_json, parse_message, query_metadata
 from ..models import Actor, ActorStatus, Execution, ExecutionStatus
 from ..platform import Platform
 from ..settings import parse_bool
+from .admin_routes import ADMIN_ROUTES
 from .config_routes import CONFIG_ROUTES
 from .envelope import error, ok
 from .errors import WRONG_METHOD
 from .requests import Identity, field_source, form_lists, identity, query_lists
+from .search_routes import SEARCH_ROUTES, search_response, wants_search
 
 __all__ = ["ROUTES"]
 
@@ -60,6 +62,8 @@ async def not_allowed(request: Request, **_: str) -> HTTPResponse:
 
 
 async def list_actors(request: Request) -> HTTPResponse:
+    if wants_search(request):
+        return await search_response(request, "actors", "Actors search completed successfully.")
     p = _platform(request)
     actors = p.store.list_actors(identity(request).tenant)
     return _ok(request, [_actor_view(request, a) for a in actors], "Actors retrieved successfully.")
@@ -210,10 +214,18 @@ async def purge_messages(request: Request, actor_id: str) -> HTTPResponse:
 # -- executions ---------------------------------------------------------------------------------
 
 
+#: the summary's own filters; any other query parameter makes the request a search (spec §5.5)
+SUMMARY_FILTERS = ("status", "dead_lettered")
+
+
 async def list_executions(request: Request, actor_id: str) -> HTTPResponse:
     """The summary; ``?status=`` (repeatable) and ``?dead_lettered=true|false`` filter it."""
     p = _platform(request)
     actor = _actor(request, actor_id)
+    if wants_search(request, own=SUMMARY_FILTERS):
+        return await search_response(
+            request, "executions", "Executions search completed successfully.", actor_id=actor.id
+        )
     query = query_lists(request)
     statuses = None
     if "status" in query:
@@ -258,6 +270,14 @@ async def get_logs(request: Request, actor_id: str, execution_id: str) -> HTTPRe
     p = _platform(request)
     actor = _actor(request, actor_id)
     execution = _execution(request, actor, execution_id)
+    if wants_search(request):
+        return await search_response(
+            request,
+            "logs",
+            "Log search completed successfully.",
+            actor_id=actor.id,
+            execution_id=execution.id,
+        )
     logs = p.store.get_logs(actor.tenant, actor.id, execution.id, p.clock())
     return _ok(request, request.app.ctx.views.logs(actor, execution.id, logs), "Logs retrieved successfully.")
 
@@ -302,6 +322,10 @@ _NO_STATE = object()
 
 async def list_workers(request: Request, actor_id: str) -> HTTPResponse:
     actor = _actor(request, actor_id)
+    if wants_search(request):
+        return await search_response(
+            request, "workers", "Workers search completed successfully.", actor_id=actor.id
+        )
     workers = _platform(request).workers(actor)
     return _ok(request, [request.app.ctx.views.worker(w) for w in workers], "Workers retrieved successfully.")
 
@@ -360,6 +384,8 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ("/<actor_id:str>/executions/<execution_id:str>/redrive", {"POST": redrive_execution}),
     ("/<actor_id:str>/workers", {"GET": list_workers, "POST": add_workers}),
     ("/<actor_id:str>/workers/<worker_id:str>", {"GET": get_worker, "DELETE": delete_worker}),
+    *SEARCH_ROUTES,
+    *ADMIN_ROUTES,
 ]
 # the other parts of the API, each in its own module
 ROUTES += CONFIG_ROUTES

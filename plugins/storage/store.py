@@ -44,6 +44,7 @@ from .edge import _edge
 from .errors import translate
 from .models import ActorRow, BaseModel, CronFireRow, ExecutionRow, LogRow, MessageRow, ResultRow, WorkerRow
 from .objects import ObjectsMixin
+from .search import SearchMixin
 
 __all__ = ["PeeweeStore"]
 
@@ -214,7 +215,7 @@ def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else bytes(value)
 
 
-class PeeweeStore(ObjectsMixin):
+class PeeweeStore(ObjectsMixin, SearchMixin):
     """The abaco store on a SQLite file or a PostgreSQL database.
 
     ``PeeweeStore(url)`` connects lazily; call :meth:`migrate` once at start-up (it is

@@ -1,0 +1,114 @@
+"""The records a search runs over: what the caller may see, shaped as the API shows it
+(spec §5.12), in snake case and in natural (insertion) order.
+
+Scope: the caller's tenant, and only the records of actors the caller may read (their own
+entry or the ``ABACO_WORLD`` floor gives at least READ, Q15); the admin role gives no extra
+visibility. Shaping reuses :class:`~abaco_core.api.views.Views`, so a search record looks
+like the object the other endpoints return: no internal keys (tenant, db ids, the
+permission join), public ids, ``_links``, times in the display format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..access import WORLD, Level, effective_level
+from ..api.views import Views
+from ..interfaces import Store
+from ..models import Actor, Execution, Worker
+
+if TYPE_CHECKING:
+    from ..platform import Platform
+
+__all__ = ["FIELDS", "SEARCH_TYPES", "Scope", "search_records", "visible_actor_ids"]
+
+SEARCH_TYPES = ("actors", "workers", "executions", "logs")
+
+
+def visible_actor_ids(store: Store, tenant: str, username: str) -> set[str]:
+    """The actors of the tenant the user may read."""
+    found = store.permissions_of(tenant, "actor", [username, WORLD])
+    return {key for key, entries in found.items() if effective_level(entries, username) >= Level.READ}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose records, and the filter an endpoint pre-applies (``/actors/{id}/executions``
+    searches one actor's executions, ``.../executions/{eid}/logs`` one execution's logs)."""
+
+    tenant: str
+    username: str
+    actor_id: str | None = None
+    execution_id: str | None = None
+
+
+class _Shaper:
+    def __init__(self, views: Views) -> None:
+        self.views = views
+
+    def actor(self, actor: Actor, next_ex: str | None) -> dict[str, Any]:
+        return self.views.actor(actor, cron_next_ex=next_ex)
+
+    def worker(self, worker: Worker, owner: str) -> dict[str, Any]:
+        record = self.views.worker(worker)
+        record.pop("tenant", None)
+        record["actor_id"] = worker.actor_id
+        actor_url = self.views.actor_url(worker.actor_id)
+        record["_links"] = {
+            "self": f"{actor_url}/workers/{worker.id}",
+            "actor": actor_url,
+            "owner": self.views.profile_url(owner),
+        }
+        return record
+
+    def execution(self, execution: Execution) -> dict[str, Any]:
+        return self.views.execution(execution)
+
+    def log(self, actor: Actor, execution_id: str, logs: str) -> dict[str, Any]:
+        return {"execution_id": execution_id, **self.views.logs(actor, execution_id, logs)}
+
+
+def _fields() -> dict[str, frozenset[str]]:
+    shaper = _Shaper(Views("http://localhost", "snake"))
+    actor = Actor(tenant="t", id="a", image="i", owner="o")
+    return {
+        "actors": frozenset(shaper.actor(actor, None)),
+        "workers": frozenset(shaper.worker(Worker(tenant="t", actor_id="a", id="w"), "o")),
+        "executions": frozenset(shaper.execution(Execution(tenant="t", actor_id="a", id="e", executor="o"))),
+        "logs": frozenset(shaper.log(actor, "e", "")),
+    }
+
+
+#: the top-level fields of each type of record (snake case)
+FIELDS: dict[str, frozenset[str]] = _fields()
+
+
+def search_records(platform: Platform, views: Views, kind: str, scope: Scope) -> list[dict[str, Any]]:
+    """The shaped records of ``kind`` in ``scope``; ``views`` must render snake case."""
+    store = platform.store
+    visible = visible_actor_ids(store, scope.tenant, scope.username)
+    if scope.actor_id is not None:
+        visible &= {scope.actor_id}
+    if not visible:
+        return []
+    shaper = _Shaper(views)
+    if kind == "executions":
+        return [shaper.execution(e) for e in store.executions_of(scope.tenant, sorted(visible))]
+    actors = {a.id: a for a in store.list_actors(scope.tenant) if a.id in visible}
+    if kind == "actors":
+        cron = platform.cron
+        return [shaper.actor(a, cron.next_fire(a) if a.cron_schedule else None) for a in actors.values()]
+    if kind == "workers":
+        return [
+            shaper.worker(w, actors[w.actor_id].owner)
+            for w in store.list_workers(scope.tenant, scope.actor_id)
+            if w.actor_id in actors
+        ]
+    if kind == "logs":
+        return [
+            shaper.log(actors[aid], eid, text)
+            for aid, eid, text in store.logs_of(scope.tenant, sorted(actors), platform.clock())
+            if aid in actors and (scope.execution_id is None or eid == scope.execution_id)
+        ]
+    raise ValueError(f"unknown search type {kind!r}")
