@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 
 from abaco_core.crypto import KEY_FILE
 from tests.conftest import require_engine
-from tests.integration.inproc import InProcessAbaco
+from tests.integration.inprocess import InProcessAbaco
 from tests.storage.peewee_dbs import fresh_schema
 
 

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.conftest import free_port, require_engine
-from tests.integration.inproc import InProcessAbaco
+from tests.integration.inprocess import InProcessAbaco
 
 SECRET = "test-webhook-secret"
 
