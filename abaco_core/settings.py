@@ -109,6 +109,10 @@ class Settings:
     cron_interval: float = 10.0
     autoscale_interval: float = 1.0
     worker_idle_timeout: float = 60.0
+    #: ``x-nonce`` authenticates requests no configured method recognised (spec §3.6, Q11)
+    accept_nonce: bool = True
+    #: ``use_container_uid`` is a restricted field (spec §3.5, Q10)
+    use_tas_uid: bool = False
     plugin: dict[str, Any] = field(default_factory=dict)
 
     @property
