@@ -4,6 +4,8 @@ and a number of uses. Stored as objects of kind ``"nonce"`` keyed by the nonce i
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,16 +34,17 @@ __all__ = [
 KIND = "nonce"
 ACTOR_LEVELS = (Level.NONE, Level.READ, Level.EXECUTE, Level.UPDATE)
 ALIAS_LEVELS = (Level.NONE, Level.READ, Level.EXECUTE)
+_INTEGER = re.compile(r"-?\d{1,18}")
 _MAX_USES_MESSAGE = "The max uses parameter must be a positive integer or -1 (to denote unlimited uses)."
 
 
+@dataclass(frozen=True)
 class NonceFields:
     """What a client may set on a new nonce."""
 
-    def __init__(self, level: Level, max_uses: int, description: str) -> None:
-        self.level = level
-        self.max_uses = max_uses
-        self.description = description
+    level: Level
+    max_uses: int
+    description: str
 
 
 def _get(source: FieldSource, name: str, case: str) -> Any:
@@ -71,8 +74,7 @@ def parse_nonce_fields(source: FieldSource, *, case: str, alias: bool) -> NonceF
         max_uses = -1
     else:
         if isinstance(raw_uses, bool) or not (
-            isinstance(raw_uses, int)
-            or (isinstance(raw_uses, str) and raw_uses.strip().lstrip("-").isdigit())
+            isinstance(raw_uses, int) or (isinstance(raw_uses, str) and _INTEGER.fullmatch(raw_uses.strip()))
         ):
             shown = "maxUses" if case == "camel" else "max_uses"
             raise InvalidRequest(

@@ -14,6 +14,7 @@ from .. import aliases, nonces
 from ..access import Level
 from ..actor_fields import FieldSource
 from ..cascade import delete_alias as cascade_delete_alias
+from ..casing import to_camel
 from ..errors import InvalidRequest, NotFound
 from ..platform import Platform
 from .access_views import alias_view, nonce_view
@@ -43,8 +44,6 @@ def _source(request: Request, what: str) -> FieldSource:
 def _field(source: FieldSource, name: str, case: str) -> Any:
     """A field by its instance spelling (camel or snake); a snake-case instance also reads the
     camelCase spelling, as for actor fields."""
-    from ..casing import to_camel
-
     camel = to_camel(name)
     value = source.get(camel if case == "camel" else name, default=None)
     if value is None and case == "snake" and camel != name:
@@ -59,7 +58,8 @@ _LEVEL_HELP = "Level of the permission: NONE, READ, EXECUTE or UPDATE."
 
 
 def _permission_target(request: Request, kind: str, key: str) -> tuple[str, str, dict[str, str]]:
-    """``(store key, missing message, current map)``; 404 when there is no permission document."""
+    """``(store key, tenant, current map)`` of a permissions route (an actor identifier may be
+    an alias: its actor's permissions are meant); 404 when there is no permission document."""
     p = _platform(request)
     tenant = identity(request).tenant
     if kind == "actor":
@@ -162,20 +162,21 @@ async def list_aliases(request: Request) -> HTTPResponse:
     return _ok(request, [alias_view(views, d) for d in docs], "Aliases retrieved successfully.")
 
 
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list, bool)):
+def _text(value: Any, shown: str, what: str) -> str | None:
+    """A string field, stripped; ``None`` when absent or empty; 400 for another type."""
+    if value is None:
         return None
-    return str(value).strip() or None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"Invalid {what} description. The {shown} attribute must be a string.")
+    return value.strip() or None
 
 
 async def create_alias(request: Request) -> HTTPResponse:
     p = _platform(request)
     source = _source(request, "alias")
     actor_field = "actorId" if p.settings.case == "camel" else "actor_id"
-    alias, actor_id = (
-        _text(source.get("alias", default=None)),
-        _text(_field(source, "actor_id", p.settings.case)),
-    )
+    alias = _text(source.get("alias", default=None), "alias", "alias")
+    actor_id = _text(_field(source, "actor_id", p.settings.case), actor_field, "alias")
     missing = [name for name, value in (("alias", alias), (actor_field, actor_id)) if value is None]
     if missing:
         raise InvalidRequest(f"Invalid alias description. Missing required field: {', '.join(missing)}.")
@@ -197,7 +198,7 @@ async def update_alias(request: Request, alias: str) -> HTTPResponse:
             "Invalid alias update description. The alias itself cannot be updated in a PUT request."
         )
     actor_field = "actorId" if p.settings.case == "camel" else "actor_id"
-    actor_id = _text(_field(source, "actor_id", p.settings.case))
+    actor_id = _text(_field(source, "actor_id", p.settings.case), actor_field, "alias update")
     if actor_id is None:
         raise InvalidRequest(f"Invalid alias update description. Missing required field: {actor_field}.")
     doc = aliases.update_alias(p.store, identity(request), alias, actor_id)

@@ -2,7 +2,8 @@
 :mod:`abaco_core.api.authn`, before the handler, and enforces the entry of
 :data:`abaco_core.api.policy.POLICY` for the matched route and method.
 
-Order: the admin role passes everything; a path under ``/actors/admin`` needs it (Q16); a
+Order: the admin role passes everything; a route outside ``/actors`` (which the table
+cannot describe) passes nobody else; a path under ``/actors/admin`` needs it (Q16); a
 method the route does not implement needs nothing more than authentication (the handler
 answers 405); then the rule's guard: the restricted registration fields (§3.5) before the
 level on the actor, alias or config the path names.
@@ -51,8 +52,11 @@ CONFIG_KIND = "config"
 async def authorize(request: Request, who: Identity) -> None:
     """Raise :class:`PermissionDenied` (400, Q1) or a 404 when the caller may not go on."""
     template, rule, params = rule_for(request)
-    if template is None or who.is_admin:
+    if who.is_admin:
         return
+    if template is None:
+        # a route outside /actors: the table cannot describe it, so only admins pass
+        raise PermissionDenied(NO_POLICY)
     if template == ADMIN_PREFIX or template.startswith(ADMIN_PREFIX + "/"):
         raise PermissionDenied(ADMIN_REQUIRED)
     if rule is None:
@@ -89,7 +93,10 @@ def check_rule(
     elif rule.guard is Guard.ALIAS_AND_ACTOR:
         alias = params["alias"]
         on_alias = _object_level(platform, tenant, ALIAS_KIND, alias, who)
-        actor_id = store.get_object(tenant, ALIAS_KIND, alias)["actor_id"]
+        try:
+            actor_id = store.get_object(tenant, ALIAS_KIND, alias)["actor_id"]
+        except ObjectNotFound:
+            raise NotFound(_MISSING_MESSAGES[ALIAS_KIND].format(key=alias)) from None
         on_actor = effective_level(store.get_permissions(tenant, "actor", actor_id), who.username)
         _require(min(on_alias, on_actor), rule.level, ALIAS_ACTOR_DENIED)
     elif rule.guard is Guard.CONFIG:

@@ -260,3 +260,45 @@ def test_alias_and_config_permissions(server, alice, bob, admin):
     )
     denied(admin.get("/actors/configs/noconfig/permissions"), 404, "Config local_noconfig does not exist")
     denied(bob.get("/actors/configs/noconfig/permissions"), 404, "No config found: noconfig.")
+
+
+@pytest.mark.parametrize(
+    "method, path, kwargs",
+    [
+        (
+            "POST",
+            "/actors/aliases",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+        ),
+        ("POST", "/actors/aliases", {"json": ["alias", "x"]}),
+        ("POST", "/actors/aliases", {"json": {"alias": {"a": 1}, "actor_id": ["x"]}}),
+        ("POST", "/actors/aliases", {"json": {"alias": "x" * 300, "actor_id": "{actor}"}}),
+        ("POST", "/actors/aliases", {"json": {"alias": "tab\there", "actor_id": "{actor}"}}),
+        ("PUT", "/actors/aliases/bad.bodies", {"json": {"actor_id": 5}}),
+        ("PUT", "/actors/aliases/bad.bodies", {"json": {}}),
+        (
+            "POST",
+            "/actors/{actor}/permissions",
+            {"content": b"[1,", "headers": {"content-type": "application/json"}},
+        ),
+        ("POST", "/actors/{actor}/permissions", {"json": "READ"}),
+        ("POST", "/actors/{actor}/nonces", {"json": {"max_uses": 1.5}}),
+        ("POST", "/actors/{actor}/nonces", {"data": {"max_uses": "", "level": ""}}),
+    ],
+)
+def test_bad_bodies_are_400_with_the_envelope(alice, method, path, kwargs):
+    actor_id = new_actor(alice)
+    if "bad.bodies" in path:
+        alice.post("/actors/aliases", json={"alias": "bad.bodies", "actor_id": actor_id})
+    if "json" in kwargs and isinstance(kwargs["json"], dict):
+        kwargs = {
+            **kwargs,
+            "json": {
+                k: v.replace("{actor}", actor_id) if isinstance(v, str) else v
+                for k, v in kwargs["json"].items()
+            },
+        }
+    r = alice.request(method, path.replace("{actor}", actor_id), **kwargs)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["status"] == "error" and body["result"] is None and body["message"], body

@@ -124,6 +124,12 @@ def test_alias_nonces(server, alice):
             "The max uses parameter must be a positive integer or -1 (to denote unlimited uses).",
         ),
         ({"description": {"a": 1}}, "Invalid nonce description. The description attribute must be a string."),
+        (
+            {"max_uses": "--3"},
+            "Invalid nonce description. The max_uses attribute must be an integer. "
+            "The max uses parameter must be a positive integer or -1 (to denote unlimited uses).",
+        ),
+        (["level", "READ"], "Invalid nonce description: the JSON body must be an object."),
     ],
 )
 def test_bad_nonce_bodies(alice, body, message):
