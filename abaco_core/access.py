@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from .errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from .interfaces import Store
 
 __all__ = [
     "ADMIN_ROLE",
@@ -24,6 +28,7 @@ __all__ = [
     "Identity",
     "Level",
     "effective_level",
+    "readable_keys",
 ]
 
 #: ``access_control = none``: the caller is everything (spec §3.1, §3.2)
@@ -76,6 +81,13 @@ def effective_level(permissions: Mapping[str, str | Level], username: str) -> Le
         return value if isinstance(value, Level) else Level[str(value)]
 
     return max(level(username), level(WORLD))
+
+
+def readable_keys(store: Store, tenant: str, kind: str, username: str) -> set[str]:
+    """The keys of the objects of a kind on which ``username`` has at least READ, by an own
+    entry or ``ABACO_WORLD`` (Q15); roles play no part (spec §5.1, Q13)."""
+    found = store.permissions_of(tenant, kind, [username, WORLD])
+    return {key for key, entries in found.items() if effective_level(entries, username) >= Level.READ}
 
 
 @dataclass(frozen=True)

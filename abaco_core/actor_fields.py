@@ -17,9 +17,19 @@ from .casing import to_camel
 from .errors import InvalidRequest
 from .settings import parse_bool
 
-__all__ = ["ActorFields", "FieldSource", "mem_limit_bytes", "parse_actor_fields"]
+__all__ = [
+    "MISSING",
+    "ActorFields",
+    "FieldSource",
+    "lookup_field",
+    "mem_limit_bytes",
+    "parse_actor_fields",
+    "parse_field",
+]
 
 _MISSING = object()
+#: what :func:`lookup_field` and :func:`parse_field` return for a field the request lacks
+MISSING = _MISSING
 _HINT_FORBIDDEN = "\"'{}[]"
 _MEM_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
 _MEM_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -255,6 +265,33 @@ def _invalid(field: str, case: str, help_text: str | None = None) -> InvalidRequ
     return InvalidRequest(f"Invalid actor description: {{{shown!r}: {(help_text or HELP[field])!r}}}")
 
 
+def lookup_field(source: FieldSource, field: str, case: str = "snake") -> Any:
+    """The raw value the request carries for a (snake-case) field name, as the parser reads
+    it; :data:`MISSING` when it carries none."""
+    key = to_camel(field) if case == "camel" else field
+    raw = source.get(key, many=(field == "hints"))
+    if raw is _MISSING and case == "snake" and to_camel(field) != field:
+        # a snake-case instance also understands the camelCase spelling that Abaco's
+        # documentation uses (``cronSchedule``); the snake-case name wins when both are sent
+        raw = source.get(to_camel(field), many=(field == "hints"))
+    return raw
+
+
+def parse_field(source: FieldSource, field: str, case: str = "snake") -> Any:
+    """One field parsed as :func:`parse_actor_fields` parses it: :data:`MISSING` when absent
+    (or ``null``), else the parsed value; ``ValueError`` when it does not parse."""
+    raw = lookup_field(source, field, case)
+    if raw is _MISSING or raw is None:
+        return _MISSING
+    parser = _bool if field == "force" else _PARSERS[field]
+    try:
+        return parser(raw)
+    except InvalidRequest as exc:
+        raise ValueError(str(exc)) from None
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def parse_actor_fields(
     source: FieldSource,
     *,
@@ -274,12 +311,7 @@ def parse_actor_fields(
     for field in names:
         if update and field == "name":
             continue
-        key = to_camel(field) if case == "camel" else field
-        raw = source.get(key, many=(field == "hints"))
-        if raw is _MISSING and case == "snake" and to_camel(field) != field:
-            # a snake-case instance also understands the camelCase spelling that Abaco's
-            # documentation uses (``cronSchedule``); the snake-case name wins when both are sent
-            raw = source.get(to_camel(field), many=(field == "hints"))
+        raw = lookup_field(source, field, case)
         if raw is _MISSING or (raw is None and field not in ("default_environment",)):
             continue
         parser = _bool if field == "force" else _PARSERS[field]

@@ -221,26 +221,8 @@ class ConfigService:
     # -- cascades and the runtime -----------------------------------------------------------
 
     def remove_identifier(self, tenant: str, identifier: str) -> int:
-        """Drop ``identifier`` (a deleted actor's id or alias) from every config's ``actors``
-        (Q35); the remaining entries keep their spelling. Returns how many configs changed."""
-        changed = 0
-        for key, doc in self.store.list_objects(tenant, CONFIG):
-            if identifier not in split_actors(str(doc.get("actors", ""))):
-                continue
-
-            def drop(current: dict[str, Any]) -> dict[str, Any] | None:
-                entries = [p for p in str(current.get("actors", "")).split(",") if p.strip() != identifier]
-                joined = ",".join(entries)
-                if joined == current.get("actors"):
-                    return None
-                return {**current, "actors": joined}
-
-            try:
-                self.store.update_object(tenant, CONFIG, key, drop)
-                changed += 1
-            except ObjectNotFound:
-                continue
-        return changed
+        """Drop a deleted actor's id or alias from every config (see :func:`remove_identifier`)."""
+        return remove_identifier(self.store, tenant, identifier)
 
     def for_actor(self, actor: Actor) -> dict[str, str]:
         """``{name: value}`` of every config listing the actor's id or one of its aliases,
@@ -265,3 +247,26 @@ def shown(doc: Mapping[str, Any]) -> dict[str, Any]:
         "is_secret": bool(doc.get("is_secret")),
         "actors": doc.get("actors", ""),
     }
+
+
+def remove_identifier(store: Store, tenant: str, identifier: str) -> int:
+    """Drop ``identifier`` (a deleted actor's id or alias) from every config's ``actors``
+    (Q35); the remaining entries keep their spelling. Returns how many configs changed."""
+    changed = 0
+    for key, doc in store.list_objects(tenant, CONFIG):
+        if identifier not in split_actors(str(doc.get("actors", ""))):
+            continue
+
+        def drop(current: dict[str, Any]) -> dict[str, Any] | None:
+            entries = [p for p in str(current.get("actors", "")).split(",") if p.strip() != identifier]
+            joined = ",".join(entries)
+            if joined == current.get("actors"):
+                return None
+            return {**current, "actors": joined}
+
+        try:
+            store.update_object(tenant, CONFIG, key, drop)
+            changed += 1
+        except ObjectNotFound:
+            continue
+    return changed

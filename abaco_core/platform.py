@@ -15,15 +15,25 @@ from typing import Any
 
 import pluggy
 
+from . import aliases
 from .access import Identity, Level
 from .actor_fields import ActorFields
+from .cascade import delete_actor_references
 from .clock import Clock, utcnow
 from .configs import ConfigService
 from .counters import count_actor_created, init_actor_counter
 from .cron import CRON_MESSAGE, CronAgent
 from .crypto import SecretBox
 from .environment import JSON, TEXT
-from .errors import AbacoError, ActorNotFound, Conflict, ExecutionNotFound, InvalidRequest, NotFound
+from .errors import (
+    AbacoError,
+    ActorNotFound,
+    Conflict,
+    ExecutionNotFound,
+    InvalidRequest,
+    NotFound,
+    ObjectNotFound,
+)
 from .events import EXECUTOR, EventAgent, EventProducer
 from .events.webhooks import check_webhook
 from .ids import is_hashid, new_id
@@ -183,12 +193,22 @@ class Platform:
 
     # -- actors ------------------------------------------------------------------------------
 
-    def resolve(self, tenant: str, identifier: str) -> Actor:
-        """The actor a path identifier names (spec §2.6)."""
-        if not is_hashid(identifier):
-            raise ActorNotFound(f"Actor with identifier '{identifier}' not found")
+    def resolve_id(self, tenant: str, identifier: str) -> str:
+        """The actor id a path identifier names (spec §2.6): a hashid is taken as is (the actor
+        may not exist); anything else is an alias of the tenant, replaced by its actor id;
+        404 ``Actor with identifier '<x>' not found`` for an unknown alias."""
+        if is_hashid(identifier):
+            return identifier
         try:
-            return self.store.get_actor(tenant, identifier)
+            return self.store.get_object(tenant, aliases.KIND, identifier)["actor_id"]
+        except ObjectNotFound:
+            raise ActorNotFound(f"Actor with identifier '{identifier}' not found") from None
+
+    def resolve(self, tenant: str, identifier: str) -> Actor:
+        """The actor a path identifier (actor id or alias) names (spec §2.6)."""
+        actor_id = self.resolve_id(tenant, identifier)
+        try:
+            return self.store.get_actor(tenant, actor_id)
         except ActorNotFound:
             raise ActorNotFound(f"No actor found with identifier: {identifier}.") from None
 
@@ -280,7 +300,8 @@ class Platform:
         self.purge_messages(actor, reason="the actor was deleted")
         self.store.delete_actor(actor.tenant, actor.id)
         self.store.delete_permissions(actor.tenant, "actor", actor.id)
-        self.configs.remove_identifier(actor.tenant, actor.id)  # Q35
+        # its aliases (with their nonces and permissions), its nonces, its config entries (Q35)
+        delete_actor_references(self.store, actor.tenant, actor.id)
         # what a worker still held (a retry waiting, a run being halted) ends too (Q31)
         pending = [ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING]
         for execution in self.store.list_executions(actor.tenant, actor.id, statuses=pending):

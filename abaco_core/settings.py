@@ -144,6 +144,10 @@ class Settings:
     allow_public_none: bool = False
     #: the basic role string (spec §3.2, upstream ``[web] user_role``)
     user_role: str = "Internal/abaco-user"
+    #: ``x-nonce`` authenticates requests no configured method recognised (spec §3.6, Q11)
+    accept_nonce: bool = True
+    #: ``use_container_uid`` is a restricted field (spec §3.5, Q10)
+    use_tas_uid: bool = False
     plugin: dict[str, Any] = field(default_factory=dict)
 
     @property

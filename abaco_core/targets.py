@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from .access import Identity, Level, effective_level
+from .aliases import KIND as ALIAS
+from .aliases import aliases_of
 from .errors import ActorNotFound, ObjectNotFound
 from .ids import is_hashid
 from .interfaces import Store
 
 __all__ = ["ALIAS", "actor_id_of", "aliases_of", "has_level"]
-
-ALIAS = "alias"
 
 
 def actor_id_of(store: Store, tenant: str, identifier: str) -> str | None:
@@ -29,11 +29,6 @@ def actor_id_of(store: Store, tenant: str, identifier: str) -> str | None:
         return None
     target = doc.get("actor_id")
     return target if isinstance(target, str) and target else None
-
-
-def aliases_of(store: Store, tenant: str, actor_id: str) -> list[str]:
-    """Every alias pointing at the actor."""
-    return [key for key, doc in store.list_objects(tenant, ALIAS) if doc.get("actor_id") == actor_id]
 
 
 def has_level(store: Store, who: Identity, actor_id: str, needed: Level) -> bool:

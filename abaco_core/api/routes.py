@@ -8,12 +8,14 @@ from collections.abc import Awaitable, Callable
 from sanic import Request
 from sanic.response import HTTPResponse, raw
 
+from ..access import Level, readable_keys
 from ..actor_fields import parse_actor_fields
 from ..errors import ExecutionNotFound, InvalidRequest, MethodNotAllowed, NotFound, WorkerNotFound
 from ..messages import loads_json, parse_message, query_metadata
 from ..models import Actor, ActorStatus, Execution, ExecutionStatus
 from ..platform import Platform
 from ..settings import parse_bool
+from .access_routes import ACCESS_ROUTES
 from .admin_routes import ADMIN_ROUTES
 from .config_routes import CONFIG_ROUTES
 from .envelope import error, ok
@@ -62,10 +64,14 @@ async def not_allowed(request: Request, **_: str) -> HTTPResponse:
 
 
 async def list_actors(request: Request) -> HTTPResponse:
+    """The caller's readable actors: an own entry or ``ABACO_WORLD`` at READ or more; the
+    admin role does not widen the list (spec §5.1)."""
     if wants_search(request):
         return await search_response(request, "actors", "Actors search completed successfully.")
     p = _platform(request)
-    actors = p.store.list_actors(identity(request).tenant)
+    who = identity(request)
+    readable = readable_keys(p.store, who.tenant, "actor", who.username)
+    actors = [a for a in p.store.list_actors(who.tenant) if a.id in readable]
     return _ok(request, [_actor_view(request, a) for a in actors], "Actors retrieved successfully.")
 
 
@@ -90,7 +96,11 @@ async def update_actor(request: Request, actor_id: str) -> HTTPResponse:
     fields = parse_actor_fields(
         field_source(request), case=p.settings.case, host_queues=p.settings.host_queues, update=True
     )
-    updated = p.update_actor(actor, fields, who=identity(request))
+    who = identity(request)
+    updated = p.update_actor(actor, fields, who=who)
+    if who.username != actor.owner:
+        # whoever updates someone else's actor is (re)granted UPDATE (spec §5.2)
+        p.store.set_permission(actor.tenant, "actor", actor.id, who.username, Level.UPDATE.name)
     return _ok(request, _actor_view(request, updated), "Actor updated successfully.")
 
 
@@ -384,6 +394,8 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ("/<actor_id:str>/executions/<execution_id:str>/redrive", {"POST": redrive_execution}),
     ("/<actor_id:str>/workers", {"GET": list_workers, "POST": add_workers}),
     ("/<actor_id:str>/workers/<worker_id:str>", {"GET": get_worker, "DELETE": delete_worker}),
+    # permissions, nonces, aliases (spec §5.9-5.11)
+    *ACCESS_ROUTES,
     *SEARCH_ROUTES,
     *ADMIN_ROUTES,
 ]

@@ -38,6 +38,7 @@ Fields that only live in a row's ``doc`` JSON need no step at all (see :mod:`aba
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -343,3 +344,22 @@ def _v5(ctx: StepContext) -> None:
             )
 
     ctx.create_tables(Obj, Permission)
+
+
+@step(6, "permissions: owners of actors registered before permissions existed get UPDATE")
+def _v6(ctx: StepContext) -> None:
+    """Data only. Before step 5 an actor's owner was implied; from step 5 on, the creator's
+    UPDATE entry is what lets anyone see an actor in ``GET /actors``. Actors of an older
+    database get that entry now (existing entries are kept)."""
+    param = ctx.db.param
+    rows = ctx.execute('SELECT "tenant", "actor_id", "doc" FROM "abaco_actors"').fetchall()
+    for tenant, actor_id, doc in rows:
+        owner = json.loads(doc).get("owner")
+        if not owner:
+            continue
+        ctx.execute(
+            'INSERT INTO "abaco_permissions" ("tenant", "kind", "key", "username", "level") '
+            f"VALUES ({param}, 'actor', {param}, {param}, 'UPDATE') "
+            'ON CONFLICT ("tenant", "kind", "key", "username") DO NOTHING',
+            (tenant, actor_id, owner),
+        )

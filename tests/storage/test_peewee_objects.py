@@ -104,3 +104,19 @@ def test_permissions(any_store):
     assert s.get_permissions("t", "actor", "A") == {}
     assert s.get_permissions("t", "alias", "A") == {"carol": "UPDATE"}
     assert s.get_permissions("u", "actor", "A") == {"bob": "UPDATE"}
+
+
+def test_owners_of_older_actors_get_update(make_store):
+    """Migration step 6: actors stored before permissions existed become their owners'."""
+    from abaco_peewee import migrations
+    from peewee_factories import actor
+
+    store = make_store(migrate=False)
+    migrations.migrate(store.database, target=5)
+    store.create_actor(actor(actor_id="old", owner="olga"))
+    store.create_actor(actor(actor_id="shared", owner="sam"))
+    store.set_permission("dev", "actor", "shared", "sam", "READ")
+    store.migrate()
+    assert store.get_permissions("dev", "actor", "old") == {"olga": "UPDATE"}
+    # an entry that exists is kept as it is
+    assert store.get_permissions("dev", "actor", "shared") == {"sam": "READ"}

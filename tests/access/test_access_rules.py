@@ -1,0 +1,304 @@
+"""Authorization beyond the matrix (spec §3.4, §3.5, §5.1, §5.9): restricted fields, the
+actor listing, identifiers without permissions, aliases that confer no actor rights,
+tenants, the permission endpoints."""
+
+from __future__ import annotations
+
+import pytest
+
+from abaco_core.access import WORLD
+from abaco_core.ids import new_id
+from tests.access.conftest import ADMIN, BASIC, PRIVILEGED, denied, ok
+
+ACTOR_DENIED = "Not authorized -- you do not have access to this actor."
+IMAGE = "abaco-test/none:1"
+
+
+@pytest.fixture(scope="module")
+def alice(server):
+    return server.as_user("alice", BASIC)
+
+
+@pytest.fixture(scope="module")
+def bob(server):
+    return server.as_user("bob", BASIC)
+
+
+@pytest.fixture(scope="module")
+def admin(server):
+    return server.as_user("root", ADMIN)
+
+
+def new_actor(client, **fields) -> str:
+    return ok(client.post("/actors", json={"image": IMAGE, **fields}))["id"]
+
+
+# -- restricted registration fields (§3.5, Q9) --------------------------------------------------
+
+RESTRICTED = [
+    ({"privileged": True}, "Not authorized -- only admins and privileged users can make privileged actors."),
+    ({"max_workers": 3}, "Not authorized -- only admins and privileged users can set max workers."),
+    ({"maxWorkers": 3}, "Not authorized -- only admins and privileged users can set max workers."),
+    ({"max_cpus": 1000000000}, "Not authorized -- only admins and privileged users can set max CPUs."),
+    ({"mem_limit": "512m"}, "Not authorized -- only admins and privileged users can set mem limit."),
+    ({"queue": "default"}, "Not authorized -- only admins and privileged users can set queue."),
+]
+
+
+@pytest.mark.parametrize("fields, message", RESTRICTED)
+def test_basic_users_cannot_set_restricted_fields(server, alice, fields, message):
+    denied(alice.post("/actors", json={"image": IMAGE, **fields}), 400, message)
+    actor_id = new_actor(alice)
+    denied(alice.put(f"/actors/{actor_id}", json={"image": IMAGE, **fields}), 400, message)
+
+
+@pytest.mark.parametrize("roles", [PRIVILEGED, ADMIN], ids=["privileged", "admin"])
+@pytest.mark.parametrize("fields, message", RESTRICTED)
+def test_privileged_and_admin_users_may_set_them(server, roles, fields, message):
+    client = server.as_user("powerful", roles)
+    actor = ok(client.post("/actors", json={"image": IMAGE, **fields}))
+    ok(client.put(f"/actors/{actor['id']}", json={"image": IMAGE, **fields}))
+
+
+def test_a_false_value_is_not_set(alice):
+    """Q9: booleans are parsed before the check, in JSON and in forms."""
+    ok(alice.post("/actors", json={"image": IMAGE, "privileged": False}))
+    ok(alice.post("/actors", data={"image": IMAGE, "privileged": "False"}))
+    r = alice.post("/actors", data={"image": IMAGE, "privileged": "true"})
+    denied(r, 400, "Not authorized -- only admins and privileged users can make privileged actors.")
+
+
+def test_an_unparsable_restricted_value_gets_the_field_error(alice):
+    r = alice.post("/actors", json={"image": IMAGE, "privileged": "perhaps"})
+    assert r.status_code == 400 and "privileged" in r.json()["message"]
+    assert "Invalid actor description" in r.json()["message"]
+
+
+def test_a_state_body_that_is_not_an_object_skips_the_check(alice):
+    actor_id = new_actor(alice, stateless=False)
+    result = ok(alice.post(f"/actors/{actor_id}/state", json="abc"))
+    assert result["state"] == "abc"
+
+
+# -- listing (§5.1) ----------------------------------------------------------------------------
+
+
+def test_listing_shows_what_the_caller_can_read(server):
+    owner = server.as_user("lister-owner", BASIC)
+    reader, none_user, stranger = (server.as_user(u, BASIC) for u in ("lister-r", "lister-n", "lister-s"))
+    boss = server.as_user("lister-admin", ADMIN)
+    shared, private, public = new_actor(owner), new_actor(owner), new_actor(owner)
+    ok(owner.post(f"/actors/{shared}/permissions", json={"user": "lister-r", "level": "READ"}))
+    ok(owner.post(f"/actors/{shared}/permissions", json={"user": "lister-n", "level": "NONE"}))
+    ok(owner.post(f"/actors/{public}/permissions", json={"user": WORLD, "level": "READ"}))
+
+    def ids(client):
+        return {a["id"] for a in ok(client.get("/actors"))} & {shared, private, public}
+
+    assert ids(owner) == {shared, private, public}
+    assert ids(reader) == {shared, public}
+    assert ids(none_user) == {public}
+    assert ids(stranger) == {public}
+    # the admin role does not widen the list (spec §5.1)
+    assert ids(boss) == {public}
+    ok(boss.get(f"/actors/{private}"))  # though it passes every check
+
+
+def test_an_update_by_another_user_grants_them_update(server):
+    owner, editor = server.as_user("upd-owner", BASIC), server.as_user("upd-editor", BASIC)
+    actor_id = new_actor(owner)
+    ok(owner.post(f"/actors/{actor_id}/permissions", json={"user": WORLD, "level": "UPDATE"}))
+    result = ok(editor.put(f"/actors/{actor_id}", json={"image": IMAGE, "description": "edited"}))
+    assert result["owner"] == "upd-owner"
+    perms = ok(owner.get(f"/actors/{actor_id}/permissions"))
+    assert perms == {"upd-owner": "UPDATE", WORLD: "UPDATE", "upd-editor": "UPDATE"}
+
+
+# -- identifiers (§3.4 notes, §2.6) ------------------------------------------------------------
+
+
+def test_a_hashid_without_permissions(alice, admin):
+    missing = new_id()
+    denied(alice.get(f"/actors/{missing}"), 400, f"Actor local_{missing} does not exist")
+    denied(
+        alice.post(f"/actors/{missing}/messages", json={"message": "x"}),
+        400,
+        f"Actor local_{missing} does not exist",
+    )
+    denied(admin.get(f"/actors/{missing}"), 404, f"No actor found with identifier: {missing}.")
+
+
+def test_an_unknown_alias_is_404_for_everyone(alice, admin):
+    for client in (alice, admin):
+        denied(client.get("/actors/no.such.alias"), 404, "Actor with identifier 'no.such.alias' not found")
+        denied(
+            client.get("/actors/no.such.alias/messages"),
+            404,
+            "Actor with identifier 'no.such.alias' not found",
+        )
+
+
+def test_alias_permissions_confer_no_actor_rights(alice, bob):
+    actor_id = new_actor(alice)
+    ok(alice.post("/actors/aliases", json={"alias": "rights.check", "actor_id": actor_id}))
+    ok(alice.post("/actors/aliases/rights.check/permissions", json={"user": "bob", "level": "UPDATE"}))
+    assert ok(bob.get("/actors/aliases/rights.check"))["actor_id"] == actor_id
+    denied(bob.get("/actors/rights.check"), 400, ACTOR_DENIED)
+    denied(bob.get(f"/actors/{actor_id}"), 400, ACTOR_DENIED)
+    denied(
+        bob.get("/actors/aliases/rights.check/nonces"),
+        400,
+        "Not authorized -- you do not have access to this alias and actor.",
+    )
+    # actor rights reach the actor through its alias too
+    ok(alice.post(f"/actors/{actor_id}/permissions", json={"user": "bob", "level": "READ"}))
+    assert ok(bob.get("/actors/rights.check"))["id"] == actor_id
+    denied(bob.delete("/actors/rights.check"), 400, ACTOR_DENIED)
+
+
+def test_an_alias_with_admin_in_its_name_needs_no_admin_role(alice):
+    """Q16: only paths under /actors/admin need the admin role."""
+    actor_id = new_actor(alice)
+    ok(alice.post("/actors/aliases", json={"alias": "myadmin", "actor_id": actor_id}))
+    assert ok(alice.get("/actors/myadmin"))["id"] == actor_id
+    assert ok(alice.get("/actors/aliases/myadmin"))["alias"] == "myadmin"
+
+
+def test_a_method_a_route_lacks_is_405_for_anyone(alice, bob):
+    actor_id = new_actor(alice)
+    for client in (alice, bob):
+        r = client.put(f"/actors/{actor_id}/messages", json={})
+        assert r.status_code == 405, r.text
+        assert r.json()["message"].startswith("Invalid request: the API endpoint does not exist")
+
+
+def test_tenants_do_not_see_each_other(server):
+    here = server.as_user("tenant-user", BASIC, tenant="TENANT-A")
+    there = server.as_user("tenant-user", BASIC, tenant="TENANT-B")
+    actor_id = new_actor(here)
+    ok(here.post("/actors/aliases", json={"alias": "tenant.alias", "actor_id": actor_id}))
+    assert actor_id in {a["id"] for a in ok(here.get("/actors"))}
+    assert actor_id not in {a["id"] for a in ok(there.get("/actors"))}
+    denied(there.get(f"/actors/{actor_id}"), 400, f"Actor TENANT-B_{actor_id} does not exist")
+    denied(there.get("/actors/tenant.alias"), 404, "Actor with identifier 'tenant.alias' not found")
+    assert "tenant.alias" not in {a["alias"] for a in ok(there.get("/actors/aliases"))}
+    # the same alias name is free in the other tenant
+    other = new_actor(there)
+    ok(there.post("/actors/aliases", json={"alias": "tenant.alias", "actor_id": other}))
+    assert ok(there.get("/actors/tenant.alias"))["id"] == other
+    assert ok(here.get("/actors/tenant.alias"))["id"] == actor_id
+
+
+# -- permission endpoints (§5.9) ---------------------------------------------------------------
+
+
+def test_actor_permissions(alice, bob, admin):
+    actor_id = new_actor(alice)
+    assert ok(alice.get(f"/actors/{actor_id}/permissions")) == {"alice": "UPDATE"}
+    r = alice.post(f"/actors/{actor_id}/permissions", json={"user": "bob", "level": "EXECUTE"})
+    assert r.json()["message"] == "Permission added successfully."
+    assert r.json()["result"] == {"alice": "UPDATE", "bob": "EXECUTE"}
+    # granting again replaces the entry; the map only grows for new users
+    assert ok(alice.post(f"/actors/{actor_id}/permissions", data={"user": "bob", "level": "read"})) == {
+        "alice": "UPDATE",
+        "bob": "READ",
+    }
+    r = bob.get(f"/actors/{actor_id}/permissions")
+    assert r.json()["message"] == "Permissions retrieved successfully."
+    denied(
+        bob.post(f"/actors/{actor_id}/permissions", json={"user": "bob", "level": "UPDATE"}),
+        400,
+        ACTOR_DENIED,
+    )
+    # an UPDATE holder may downgrade even the owner (spec §3.3)
+    ok(alice.post(f"/actors/{actor_id}/permissions", json={"user": "bob", "level": "UPDATE"}))
+    ok(bob.post(f"/actors/{actor_id}/permissions", json={"user": "alice", "level": "READ"}))
+    denied(alice.delete(f"/actors/{actor_id}"), 400, ACTOR_DENIED)
+    missing = new_id()
+    denied(admin.get(f"/actors/{missing}/permissions"), 404, f"Actor local_{missing} does not exist")
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"level": "READ"}, "Invalid permissions description: {'user': 'User owning the permission.'}"),
+        (
+            {"user": "bob"},
+            "Invalid permissions description: {'level': 'Level of the permission: NONE, READ, EXECUTE or UPDATE.'}",
+        ),
+        (
+            {"user": "bob", "level": "ADMIN"},
+            "Invalid permission level: ADMIN. The valid values are NONE, READ, EXECUTE, UPDATE.",
+        ),
+        (
+            {"user": ["bob"], "level": "READ"},
+            "Invalid permissions description: {'user': 'User owning the permission.'}",
+        ),
+    ],
+)
+def test_bad_permission_bodies(alice, body, message):
+    actor_id = new_actor(alice)
+    denied(alice.post(f"/actors/{actor_id}/permissions", json=body), 400, message)
+    ok(alice.post("/actors/aliases", json={"alias": f"perm.{actor_id.lower()}", "actor_id": actor_id}))
+    denied(alice.post(f"/actors/aliases/perm.{actor_id.lower()}/permissions", json=body), 400, message)
+
+
+def test_alias_and_config_permissions(server, alice, bob, admin):
+    actor_id = new_actor(alice)
+    ok(alice.post("/actors/aliases", json={"alias": "perm.alias", "actor_id": actor_id}))
+    assert ok(alice.get("/actors/aliases/perm.alias/permissions")) == {"alice": "UPDATE"}
+    denied(
+        bob.get("/actors/aliases/perm.alias/permissions"),
+        400,
+        "Not authorized -- you do not have access to this alias.",
+    )
+    ok(alice.post("/actors/aliases/perm.alias/permissions", json={"user": "bob", "level": "READ"}))
+    assert ok(bob.get("/actors/aliases/perm.alias/permissions")) == {"alice": "UPDATE", "bob": "READ"}
+    denied(bob.get("/actors/aliases/nothing.here/permissions"), 404, "No alias found: nothing.here.")
+    denied(
+        admin.get("/actors/aliases/nothing.here/permissions"), 404, "Actor local_nothing.here does not exist"
+    )
+    denied(admin.get("/actors/configs/noconfig/permissions"), 404, "Config local_noconfig does not exist")
+    denied(bob.get("/actors/configs/noconfig/permissions"), 404, "No config found: noconfig.")
+
+
+@pytest.mark.parametrize(
+    "method, path, kwargs",
+    [
+        (
+            "POST",
+            "/actors/aliases",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+        ),
+        ("POST", "/actors/aliases", {"json": ["alias", "x"]}),
+        ("POST", "/actors/aliases", {"json": {"alias": {"a": 1}, "actor_id": ["x"]}}),
+        ("POST", "/actors/aliases", {"json": {"alias": "x" * 300, "actor_id": "{actor}"}}),
+        ("POST", "/actors/aliases", {"json": {"alias": "tab\there", "actor_id": "{actor}"}}),
+        ("PUT", "/actors/aliases/bad.bodies", {"json": {"actor_id": 5}}),
+        ("PUT", "/actors/aliases/bad.bodies", {"json": {}}),
+        (
+            "POST",
+            "/actors/{actor}/permissions",
+            {"content": b"[1,", "headers": {"content-type": "application/json"}},
+        ),
+        ("POST", "/actors/{actor}/permissions", {"json": "READ"}),
+        ("POST", "/actors/{actor}/nonces", {"json": {"max_uses": 1.5}}),
+        ("POST", "/actors/{actor}/nonces", {"data": {"max_uses": "", "level": ""}}),
+    ],
+)
+def test_bad_bodies_are_400_with_the_envelope(alice, method, path, kwargs):
+    actor_id = new_actor(alice)
+    if "bad.bodies" in path:
+        alice.post("/actors/aliases", json={"alias": "bad.bodies", "actor_id": actor_id})
+    if "json" in kwargs and isinstance(kwargs["json"], dict):
+        kwargs = {
+            **kwargs,
+            "json": {
+                k: v.replace("{actor}", actor_id) if isinstance(v, str) else v
+                for k, v in kwargs["json"].items()
+            },
+        }
+    r = alice.request(method, path.replace("{actor}", actor_id), **kwargs)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["status"] == "error" and body["result"] is None and body["message"], body
