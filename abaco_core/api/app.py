@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
@@ -19,6 +20,9 @@ __all__ = ["PREFIXES", "create_app"]
 PREFIXES = ("/actors", "/actors/v2")
 _ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 _app_numbers = itertools.count()
+#: threads that run the handlers' blocking calls; the store pools fewer connections than that
+#: only when configured so (SQLite pools 32, PostgreSQL 20)
+API_THREADS = 8
 
 
 def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
@@ -29,11 +33,15 @@ def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
     app.config.REQUEST_MAX_SIZE = max(settings.max_content_length, 1 << 20) + (1 << 20)
     app.config.MOTD = False
     app.config.ACCESS_LOG = False
-    app.config.TOUCHUP = False
+    # the handlers of the lifecycle signals nobody listens to are compiled out (~15 awaits a
+    # request); abaco registers no signal handlers
+    app.config.TOUCHUP = True
     app.config.AUTO_EXTEND = False
     app.config.RESPONSE_TIMEOUT = settings.sync_timeout + 30
     app.ctx.platform = platform
     app.ctx.views = Views(settings.resolved_api_server, settings.case)
+    #: where handlers run their blocking store and queue calls (``routes.blocking``)
+    app.ctx.blocking = ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="api")
 
     for prefix, (suffix, handlers) in itertools.product(PREFIXES, ROUTES):
         path = prefix + suffix
