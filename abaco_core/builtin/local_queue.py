@@ -84,32 +84,43 @@ class LocalQueue:
         with self._lock:
             cond = self._condition(actor_dbid)
             while True:
-                row = self._run(
-                    "SELECT seq, execution_id, deliveries FROM inbox "
-                    "WHERE actor = ? AND consumer IS NULL ORDER BY seq LIMIT 1",
-                    (actor_dbid,),
-                ).fetchone()
-                if row is not None:
-                    seq, execution_id, deliveries = row
-                    token = f"{seq}:{uuid.uuid4().hex}"
-                    self._run(
-                        "UPDATE inbox SET consumer = ?, token = ?, deliveries = deliveries + 1 WHERE seq = ?",
-                        (consumer, token, seq),
-                    )
-                    return Delivery(actor_dbid, execution_id, token, deliveries + 1)
+                # one statement: take the oldest waiting message and mark it reserved
+                secret = uuid.uuid4().hex
+                rows = self._run(
+                    "UPDATE inbox SET consumer = ?, token = ?, deliveries = deliveries + 1 WHERE seq = "
+                    "(SELECT seq FROM inbox WHERE actor = ? AND consumer IS NULL ORDER BY seq LIMIT 1) "
+                    "RETURNING seq, execution_id, deliveries",
+                    (consumer, secret, actor_dbid),
+                ).fetchall()
+                if rows:
+                    seq, execution_id, deliveries = rows[0]
+                    return Delivery(actor_dbid, execution_id, f"{seq}:{secret}", deliveries)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
                 cond.wait(remaining)
 
+    @staticmethod
+    def _reservation(delivery: Delivery) -> tuple[int, str]:
+        """The row (its sequence number) and the secret a delivery's token names: a lookup by
+        primary key, whatever the length of the inbox."""
+        seq, _, secret = delivery.token.partition(":")
+        try:
+            return int(seq), secret
+        except ValueError:
+            return -1, secret  # not one of ours: matches nothing
+
     def ack(self, delivery: Delivery) -> None:
         with self._lock:
-            self._run("DELETE FROM inbox WHERE token = ?", (delivery.token,))
+            self._run("DELETE FROM inbox WHERE seq = ? AND token = ?", self._reservation(delivery))
 
     def release(self, delivery: Delivery) -> None:
         """Back to its original place: the sequence number keeps acceptance order."""
         with self._lock:
-            self._run("UPDATE inbox SET consumer = NULL, token = NULL WHERE token = ?", (delivery.token,))
+            self._run(
+                "UPDATE inbox SET consumer = NULL, token = NULL WHERE seq = ? AND token = ?",
+                self._reservation(delivery),
+            )
             self._condition(delivery.actor_dbid).notify()
 
     def count(self, actor_dbid: str) -> int:
