@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sanic import Request
 from sanic.response import HTTPResponse, raw
@@ -21,6 +22,14 @@ from .requests import field_source, form_lists, identity, query_lists
 __all__ = ["ROUTES"]
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
+T = TypeVar("T")
+
+
+async def blocking(request: Request, fn: Callable[[], T]) -> T:
+    """Run ``fn`` (store and queue calls, which block) on the API's thread pool, so the event
+    loop goes on reading and answering other requests meanwhile (and SQLite, which releases
+    the GIL while it works, overlaps with the loop)."""
+    return await asyncio.get_running_loop().run_in_executor(request.app.ctx.blocking, fn)
 
 
 def _platform(request: Request) -> Platform:
@@ -204,9 +213,11 @@ async def purge_messages(request: Request, actor_id: str) -> HTTPResponse:
 
 
 async def list_executions(request: Request, actor_id: str) -> HTTPResponse:
-    """The summary; ``?status=`` (repeatable) and ``?dead_lettered=true|false`` filter it."""
+    """The summary (spec §4.3); ``?status=`` (repeatable) and ``?dead_lettered=true|false``
+    filter it, ``?skip=&limit=`` page it (insertion order, as the search of §5.12: limit 100
+    unless given) and add ``_metadata``. Without them every execution is listed, as upstream.
+    Runs off the event loop: a long listing must not hold up other requests."""
     p = _platform(request)
-    actor = _actor(request, actor_id)
     query = query_lists(request)
     statuses = None
     if "status" in query:
@@ -216,15 +227,57 @@ async def list_executions(request: Request, actor_id: str) -> HTTPResponse:
             raise InvalidRequest(
                 f"Invalid status filter {query['status']}; use {', '.join(s.value for s in ExecutionStatus)}."
             ) from None
-    executions = p.store.list_executions(actor.tenant, actor.id, statuses=statuses)
+    dead_lettered: bool | None = None
     if "dead_lettered" in query:
         try:
-            wanted = parse_bool(query["dead_lettered"][0])
+            dead_lettered = parse_bool(query["dead_lettered"][0])
         except ValueError:
             raise InvalidRequest("Invalid dead_lettered filter; use true or false.") from None
-        executions = [e for e in executions if e.dead_lettered is wanted]
-    summary = request.app.ctx.views.executions_summary(actor, executions, p.totals(actor))
+    paging = _paging(query)
+
+    def listing() -> dict:
+        actor = _actor(request, actor_id)
+        store = p.store
+        totals = p.totals(actor)
+        if paging is None or dead_lettered is not None:
+            executions = store.list_executions(actor.tenant, actor.id, statuses=statuses)
+            if dead_lettered is not None:  # not a column: filtered here (dead letters are few)
+                executions = [e for e in executions if e.dead_lettered is dead_lettered]
+            total = len(executions)
+            if paging is not None:
+                executions = executions[paging[0] : paging[0] + paging[1]]
+        else:
+            skip, limit = paging
+            executions = store.list_executions(
+                actor.tenant, actor.id, statuses=statuses, limit=limit, offset=skip
+            )
+            total = (
+                totals.count
+                if statuses is None
+                else store.count_executions(actor.tenant, actor.id, statuses=statuses)
+            )
+        page = None if paging is None else (total, *paging)
+        return request.app.ctx.views.executions_summary(actor, executions, totals, page)
+
+    summary = await blocking(request, listing)
     return _ok(request, summary, "Actor executions retrieved successfully.")
+
+
+#: the page size of a listing that names ``skip`` but not ``limit`` (spec §5.12)
+DEFAULT_LIMIT = 100
+
+
+def _paging(query: dict[str, list[str]]) -> tuple[int, int] | None:
+    """``(skip, limit)`` when the query pages, else ``None``; non-negative integers (Q3)."""
+    if "skip" not in query and "limit" not in query:
+        return None
+    values = []
+    for name, default in (("skip", 0), ("limit", DEFAULT_LIMIT)):
+        raw = query.get(name, [str(default)])[0].strip()
+        if not raw.isdigit():
+            raise InvalidRequest(f"Invalid {name} parameter {raw!r}; use a non-negative integer.")
+        values.append(int(raw))
+    return values[0], values[1]
 
 
 async def redrive_execution(request: Request, actor_id: str, execution_id: str) -> HTTPResponse:

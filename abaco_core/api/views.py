@@ -99,8 +99,14 @@ class Views:
         )
 
     def executions_summary(
-        self, actor: Actor, executions: list[Execution], totals: ExecutionTotals
+        self,
+        actor: Actor,
+        executions: list[Execution],
+        totals: ExecutionTotals,
+        page: tuple[int, int, int] | None = None,
     ) -> dict[str, Any]:
+        """The summary of §4.3; a paged listing (``page`` = matching count, skip, limit) also
+        carries the ``_metadata`` of a search (§4.9)."""
         items = [
             self._case(
                 {
@@ -113,22 +119,31 @@ class Views:
             )
             for e in executions
         ]
-        return self._case(
-            {
-                "actor_id": actor.id,
-                "api_server": self.api,
-                "owner": actor.owner,
-                "total_executions": totals.count,
-                "total_cpu": totals.cpu,
-                "total_io": totals.io,
-                "total_runtime": totals.runtime,
-                "executions": items,
-                "_links": {
-                    "self": f"{self.actor_url(actor.id)}/executions",
-                    "owner": self.profile_url(actor.owner),
-                },
-            }
-        )
+        summary: dict[str, Any] = {
+            "actor_id": actor.id,
+            "api_server": self.api,
+            "owner": actor.owner,
+            "total_executions": totals.count,
+            "total_cpu": totals.cpu,
+            "total_io": totals.io,
+            "total_runtime": totals.runtime,
+            "executions": items,
+            "_links": {
+                "self": f"{self.actor_url(actor.id)}/executions",
+                "owner": self.profile_url(actor.owner),
+            },
+        }
+        if page is not None:
+            total, skip, limit = page
+            summary["_metadata"] = self._case(
+                {
+                    "total_count": total,
+                    "records_skipped": skip,
+                    "record_limit": limit,
+                    "count_returned": len(items),
+                }
+            )
+        return self._case(summary)
 
     def logs(self, actor: Actor, execution_id: str, logs: str) -> dict[str, Any]:
         base = f"{self.actor_url(actor.id)}/executions/{execution_id}"
