@@ -44,10 +44,20 @@ class LocalQueue:
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         try:
+            #: ``put`` commits on this connection, synced as configured (FULL: on disk, even
+            #: through a power loss, before the message is acknowledged to its sender)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
+            #: reservations, acks, releases and purges commit on this one without an fsync of
+            #: their own: a crash of the process loses none of them (WAL), a power loss at most
+            #: the last ones, which only repeats work -- every reservation is released at start
+            #: anyway, a lost ack delivers an execution that is already final (its worker then
+            #: acks it without running it), a lost purge brings back messages whose executions
+            #: are already ERROR. The next ``put`` syncs the log, theirs included.
+            self._book = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._book.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise QueueUnavailable(f"cannot open the local queue at {path}: {exc}") from exc
         self._lock = threading.Lock()
@@ -65,9 +75,10 @@ class LocalQueue:
         for cond in self._conditions.values():
             cond.notify_all()
 
-    def _run(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, params: tuple = (), *, durable: bool = False) -> sqlite3.Cursor:
+        """Run one statement (its own transaction); ``durable`` on the connection that syncs."""
         try:
-            return self._db.execute(sql, params)
+            return (self._db if durable else self._book).execute(sql, params)
         except sqlite3.Error as exc:
             raise QueueUnavailable(f"local queue failure: {exc}") from exc
 
@@ -75,7 +86,9 @@ class LocalQueue:
         """Append; putting an execution id that is already queued changes nothing."""
         with self._lock:
             self._run(
-                "INSERT OR IGNORE INTO inbox (actor, execution_id) VALUES (?, ?)", (actor_dbid, execution_id)
+                "INSERT OR IGNORE INTO inbox (actor, execution_id) VALUES (?, ?)",
+                (actor_dbid, execution_id),
+                durable=True,
             )
             self._condition(actor_dbid).notify()
 
@@ -160,6 +173,7 @@ class LocalQueue:
 
     def close(self) -> None:
         with self._lock:
+            self._book.close()
             self._db.close()
 
 
