@@ -241,7 +241,7 @@ def queued(queue: str, n: int, clients: int, batch: int = 5000) -> None:
         server = Server(queue, Path(tmp))
         try:
             aid = server.actor(**SLEEPER)
-            post_all(server.url, aid, 99, clients)  # 100 executions with the one running
+            post_all(server.url, aid, 100, clients)
             listing_costs(server, aid, 100)
             sent, rates = 100, []
             while sent < n:
