@@ -51,7 +51,7 @@ def _up(args: argparse.Namespace) -> int:
     os.makedirs(settings.data_dir, exist_ok=True)
     lock = _lock_data_dir(settings.data_dir)
     platform = build_platform(settings, pm)
-    app = create_app(platform, name="abaco")  # before start: a bad auth setup stops here
+    app = create_app(platform, name="abaco", touchup=True)  # before start: a bad auth setup stops here
     platform.start()
     desc = platform.describe()
 

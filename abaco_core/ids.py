@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from hashids import Hashids
@@ -16,8 +17,10 @@ def new_id() -> str:
     return _HASHIDS.encode(uuid.uuid1().int >> 64)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_hashid(value: str) -> bool:
-    """Whether ``value`` decodes as one of our ids (then it is an actor id, not an alias)."""
+    """Whether ``value`` decodes as one of our ids (then it is an actor id, not an alias).
+    Cached: every request decodes its actor id, and decoding costs about 0.1 ms."""
     if not value or len(value) > 32:  # ours are 12-13 characters; decoding is quadratic
         return False
     try:

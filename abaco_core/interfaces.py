@@ -141,6 +141,11 @@ class Store(Protocol):
 
     def execution_totals(self, tenant: str, actor_id: str) -> ExecutionTotals: ...
 
+    def count_executions(
+        self, tenant: str, actor_id: str, *, statuses: Iterable[ExecutionStatus] | None = None
+    ) -> int:
+        """How many executions of the actor (in one of ``statuses``) there are."""
+
     def update_execution(
         self, execution: Execution, *, expected: Iterable[ExecutionStatus] | None = None
     ) -> bool:

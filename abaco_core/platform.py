@@ -470,7 +470,7 @@ class Platform:
     def _enqueue(self, actor: Actor, execution: Execution) -> None:
         self.queue.put(actor.dbid, execution.id)
         self.pm.hook.abaco_execution_queued(execution=execution)
-        if not self.store.list_workers(actor.tenant, actor.id):
+        if not self.pool.serves(actor) and not self.store.list_workers(actor.tenant, actor.id):
             self.pool.ensure_worker(actor)
 
     def message_count(self, actor: Actor) -> int:

@@ -162,6 +162,17 @@ class MemoryStore:
             len(found), sum(e.cpu for e in found), sum(e.io for e in found), sum(e.runtime for e in found)
         )
 
+    def count_executions(
+        self, tenant: str, actor_id: str, *, statuses: Iterable[ExecutionStatus] | None = None
+    ) -> int:
+        wanted = set(statuses) if statuses is not None else None
+        with self._lock:
+            return sum(
+                1
+                for (t, a, _), e in self.executions.items()
+                if t == tenant and a == actor_id and (wanted is None or e.status in wanted)
+            )
+
     def update_execution(
         self, execution: Execution, *, expected: Iterable[ExecutionStatus] | None = None
     ) -> bool:

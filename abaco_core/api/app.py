@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
@@ -22,22 +23,32 @@ __all__ = ["PREFIXES", "create_app"]
 PREFIXES = ("/actors", "/actors/v2")
 _ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 _app_numbers = itertools.count()
+#: threads that run the handlers' blocking calls; the store pools fewer connections than that
+#: only when configured so (SQLite pools 32, PostgreSQL 20)
+API_THREADS = 8
 
 
-def create_app(platform: Platform, *, name: str | None = None) -> Sanic:
-    """Build the API on a started or not-yet-started platform (nothing happens at import)."""
+def create_app(platform: Platform, *, name: str | None = None, touchup: bool = False) -> Sanic:
+    """Build the API on a started or not-yet-started platform (nothing happens at import).
+    ``touchup``: let Sanic compile out unused request lifecycle steps (once per process)."""
     settings = platform.settings
     app = Sanic(name or f"abaco{next(_app_numbers)}", configure_logging=False)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = max(settings.max_content_length, 1 << 20) + (1 << 20)
     app.config.MOTD = False
     app.config.ACCESS_LOG = False
-    app.config.TOUCHUP = False
+    # the handlers of the lifecycle signals nobody listens to are compiled out (~15 awaits a
+    # request; abaco registers no signal handlers). Sanic does it by rewriting methods of its
+    # classes, which works once per process: only the served app (``abaco up``/``abaco api``)
+    # asks for it, tests that start several apps in one process do not
+    app.config.TOUCHUP = touchup
     app.config.AUTO_EXTEND = False
     app.config.RESPONSE_TIMEOUT = settings.sync_timeout + 30
     app.ctx.platform = platform
     app.ctx.views = Views(settings.resolved_api_server, settings.case)
     install_authenticator(app, platform)
+    #: where handlers run their blocking store and queue calls (``requests.blocking``)
+    app.ctx.blocking = ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="api")
 
     for prefix, (suffix, handlers) in itertools.product(PREFIXES, ROUTES):
         path = prefix + suffix

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sanic import Request
 
@@ -11,7 +13,16 @@ from ..actor_fields import FieldSource
 from ..errors import InvalidRequest
 from ..messages import loads_json
 
-__all__ = ["Identity", "field_source", "identity", "json_body", "query_lists"]
+__all__ = ["Identity", "blocking", "field_source", "identity", "json_body", "query_lists"]
+
+T = TypeVar("T")
+
+
+async def blocking(request: Request, fn: Callable[[], T]) -> T:
+    """Run ``fn`` (store and queue calls, which block) on the API's thread pool, so the event
+    loop goes on reading and answering other requests meanwhile (and SQLite, which releases
+    the GIL while it works, overlaps with the loop)."""
+    return await asyncio.get_running_loop().run_in_executor(request.app.ctx.blocking, fn)
 
 
 def identity(request: Request) -> Identity:

@@ -12,10 +12,11 @@ from sanic.response import HTTPResponse
 
 from ..casing import camelize_keys
 from ..errors import InvalidRequest
-from ..search import FIELDS, SEARCH_TYPES, parse_query, run_query, search_records
+from ..search import FIELDS, SEARCH_TYPES, parse_query
+from ..search import search as run_search
 from ..search.records import Scope
 from .envelope import ok
-from .requests import identity, query_lists
+from .requests import blocking, identity, query_lists
 from .views import Views
 
 __all__ = ["SEARCH_ROUTES", "search", "search_response", "wants_search"]
@@ -46,8 +47,8 @@ async def search_response(
     query = parse_query(query_lists(request), fields=FIELDS[kind], camel=camel, what=kind)
     who = identity(request)
     scope = Scope(who.tenant, who.username, actor_id=actor_id, execution_id=execution_id)
-    records = search_records(platform, Views(request.app.ctx.views.api, "snake"), kind, scope)
-    page = run_query(records, query)
+    views = Views(request.app.ctx.views.api, "snake")
+    page = await blocking(request, lambda: run_search(platform, views, kind, scope, query))
     result = page.result(camel=camel)
     if camel:
         result["search"] = [camelize_keys(r) for r in page.records]

@@ -44,10 +44,20 @@ class LocalQueue:
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         try:
+            #: ``put`` commits on this connection, synced as configured (FULL: on disk, even
+            #: through a power loss, before the message is acknowledged to its sender)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
+            #: reservations, acks, releases and purges commit on this one without an fsync of
+            #: their own: a crash of the process loses none of them (WAL), a power loss at most
+            #: the last ones, which only repeats work -- every reservation is released at start
+            #: anyway, a lost ack delivers an execution that is already final (its worker then
+            #: acks it without running it), a lost purge brings back messages whose executions
+            #: are already ERROR. The next ``put`` syncs the log, theirs included.
+            self._book = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._book.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise QueueUnavailable(f"cannot open the local queue at {path}: {exc}") from exc
         self._lock = threading.Lock()
@@ -65,9 +75,10 @@ class LocalQueue:
         for cond in self._conditions.values():
             cond.notify_all()
 
-    def _run(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, params: tuple = (), *, durable: bool = False) -> sqlite3.Cursor:
+        """Run one statement (its own transaction); ``durable`` on the connection that syncs."""
         try:
-            return self._db.execute(sql, params)
+            return (self._db if durable else self._book).execute(sql, params)
         except sqlite3.Error as exc:
             raise QueueUnavailable(f"local queue failure: {exc}") from exc
 
@@ -75,7 +86,9 @@ class LocalQueue:
         """Append; putting an execution id that is already queued changes nothing."""
         with self._lock:
             self._run(
-                "INSERT OR IGNORE INTO inbox (actor, execution_id) VALUES (?, ?)", (actor_dbid, execution_id)
+                "INSERT OR IGNORE INTO inbox (actor, execution_id) VALUES (?, ?)",
+                (actor_dbid, execution_id),
+                durable=True,
             )
             self._condition(actor_dbid).notify()
 
@@ -84,32 +97,43 @@ class LocalQueue:
         with self._lock:
             cond = self._condition(actor_dbid)
             while True:
-                row = self._run(
-                    "SELECT seq, execution_id, deliveries FROM inbox "
-                    "WHERE actor = ? AND consumer IS NULL ORDER BY seq LIMIT 1",
-                    (actor_dbid,),
-                ).fetchone()
-                if row is not None:
-                    seq, execution_id, deliveries = row
-                    token = f"{seq}:{uuid.uuid4().hex}"
-                    self._run(
-                        "UPDATE inbox SET consumer = ?, token = ?, deliveries = deliveries + 1 WHERE seq = ?",
-                        (consumer, token, seq),
-                    )
-                    return Delivery(actor_dbid, execution_id, token, deliveries + 1)
+                # one statement: take the oldest waiting message and mark it reserved
+                secret = uuid.uuid4().hex
+                rows = self._run(
+                    "UPDATE inbox SET consumer = ?, token = ?, deliveries = deliveries + 1 WHERE seq = "
+                    "(SELECT seq FROM inbox WHERE actor = ? AND consumer IS NULL ORDER BY seq LIMIT 1) "
+                    "RETURNING seq, execution_id, deliveries",
+                    (consumer, secret, actor_dbid),
+                ).fetchall()
+                if rows:
+                    seq, execution_id, deliveries = rows[0]
+                    return Delivery(actor_dbid, execution_id, f"{seq}:{secret}", deliveries)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
                 cond.wait(remaining)
 
+    @staticmethod
+    def _reservation(delivery: Delivery) -> tuple[int, str]:
+        """The row (its sequence number) and the secret a delivery's token names: a lookup by
+        primary key, whatever the length of the inbox."""
+        seq, _, secret = delivery.token.partition(":")
+        try:
+            return int(seq), secret
+        except ValueError:
+            return -1, secret  # not one of ours: matches nothing
+
     def ack(self, delivery: Delivery) -> None:
         with self._lock:
-            self._run("DELETE FROM inbox WHERE token = ?", (delivery.token,))
+            self._run("DELETE FROM inbox WHERE seq = ? AND token = ?", self._reservation(delivery))
 
     def release(self, delivery: Delivery) -> None:
         """Back to its original place: the sequence number keeps acceptance order."""
         with self._lock:
-            self._run("UPDATE inbox SET consumer = NULL, token = NULL WHERE token = ?", (delivery.token,))
+            self._run(
+                "UPDATE inbox SET consumer = NULL, token = NULL WHERE seq = ? AND token = ?",
+                self._reservation(delivery),
+            )
             self._condition(delivery.actor_dbid).notify()
 
     def count(self, actor_dbid: str) -> int:
@@ -149,6 +173,7 @@ class LocalQueue:
 
     def close(self) -> None:
         with self._lock:
+            self._book.close()
             self._db.close()
 
 

@@ -16,6 +16,7 @@ import fcntl
 import logging
 import os
 import select
+import selectors
 import socket
 import stat
 import termios
@@ -168,11 +169,50 @@ def _bind(sock: socket.socket, path: str) -> None:
         os.close(dir_fd)
 
 
+class _Listener:
+    """One thread that waits on every open :class:`ResultsSocket` of the process (epoll), so
+    opening a socket for an execution costs no thread start and closing it no join."""
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, results: ResultsSocket) -> None:
+        with self._lock:
+            self._selector.register(results.fileno(), selectors.EVENT_READ, results)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="results-listener")
+                self._thread.start()
+
+    def remove(self, results: ResultsSocket) -> None:
+        with self._lock:
+            try:
+                self._selector.unregister(results.fileno())
+            except (KeyError, ValueError):
+                pass
+
+    def _run(self) -> None:
+        while True:
+            try:
+                # a short timeout: a socket registered meanwhile is picked up by epoll anyway
+                events = self._selector.select(timeout=1.0)
+            except (OSError, ValueError) as exc:
+                log.debug("results listener: %s", exc)
+                continue
+            for key, _ in events:
+                key.data.drain()
+
+
+_LISTENER = _Listener()
+
+
 class ResultsSocket:
     """A bound unix datagram socket; each datagram received is handed to ``on_result``.
 
-    A thread waits on the socket while the container runs, so results are stored as they
-    arrive; :meth:`close` wakes it at once and drains what is left after the exit.
+    The process's one listener thread drains the socket as datagrams arrive, so results are
+    stored while the container runs; :meth:`close` stops listening and drains what is left
+    after the exit. Datagrams are handed over one at a time, in the order they arrived.
     """
 
     def __init__(self, path: str, on_result: Callable[[bytes], None]) -> None:
@@ -187,38 +227,29 @@ class ResultsSocket:
         os.chmod(path, 0o777)  # any uid in the container may connect and send
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * MAX_RESULT_BYTES)
         self._sock.setblocking(False)
-        self._wake_r, self._wake_w = os.pipe()
+        #: held for a whole drain (receive and hand over), which keeps the arrival order
         self._lock = threading.Lock()
         self._closed = False
-        self._thread = threading.Thread(
-            target=self._poll, daemon=True, name=f"results-{os.path.basename(path)}"
-        )
-        self._thread.start()
+        _LISTENER.add(self)
 
-    def _drain(self) -> None:
-        """Receive every datagram waiting now."""
-        while True:
-            try:
-                data = self._sock.recv(MAX_RESULT_BYTES)
-            except BlockingIOError:
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def drain(self) -> None:
+        """Receive and hand over every datagram waiting now."""
+        with self._lock:
+            if self._sock.fileno() < 0:
                 return
-            with self._lock:
+            while True:
+                try:
+                    data = self._sock.recv(MAX_RESULT_BYTES)
+                except (BlockingIOError, OSError):
+                    return
                 self.count += 1
                 try:
                     self.on_result(data)
                 except Exception:
                     log.exception("could not store a result from %s", self.path)
-
-    def _poll(self) -> None:
-        try:
-            while True:
-                readable, _, _ = select.select([self._sock, self._wake_r], [], [])
-                if self._sock in readable:
-                    self._drain()
-                if self._wake_r in readable:
-                    return
-        except (OSError, ValueError) as exc:
-            log.debug("results socket %s closed: %s", self.path, exc)
 
     def close(self) -> None:
         """Stop receiving, store what is left, remove the socket. Idempotent."""
@@ -226,14 +257,12 @@ class ResultsSocket:
             if self._closed:
                 return
             self._closed = True
-        os.write(self._wake_w, b"x")
-        self._thread.join(2)
+        _LISTENER.remove(self)
         try:
-            self._drain()
+            self.drain()
         finally:
-            self._sock.close()
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+            with self._lock:
+                self._sock.close()
             try:
                 os.unlink(self.path)
             except FileNotFoundError:

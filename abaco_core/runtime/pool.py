@@ -156,6 +156,17 @@ class WorkerPool:
                 return True
         return False
 
+    def serves(self, actor: Actor) -> bool:
+        """Whether a worker thread of this process serves the actor and is not stopping: then
+        the actor has a worker record too, and a message needs no store round trip to find
+        one (the API's hot path). ``False`` means "unknown here", not "none"."""
+        key = (actor.tenant, actor.id)
+        with self._lock:
+            return any(
+                (t.worker.tenant, t.worker.actor_id) == key and not t.stop_requested.is_set()
+                for t in self._threads.values()
+            )
+
     def live_workers(self) -> list[Worker]:
         with self._lock:
             return [t.worker for t in self._threads.values()]

@@ -257,15 +257,19 @@ class ExecutionRunner:
         backend, settings = self.p.backend, self.p.settings
         assert self.ref is not None
         sampler = _StatsSampler(backend, self.ref)
-        sampler.start()
         max_run = settings.max_run_time
         next_logs = started_mono + settings.log_poll_interval
-        stopped_for_time = False
+        stopped_for_time = sampling = False
         try:
             while True:
                 info = backend.wait(self.ref, timeout=1.0)
                 if info is not None:
                     return info, sampler.latest
+                if not sampling:
+                    # the first sample is due about a second after the start: a run that ends
+                    # sooner never starts the sampler's thread
+                    sampler.start()
+                    sampling = True
                 now = time.monotonic()
                 if now >= next_logs:
                     next_logs = now + settings.log_poll_interval
@@ -368,8 +372,8 @@ class _StatsSampler(threading.Thread):
         self.latest: RuntimeStats | None = None
 
     def run(self) -> None:
-        # the first sample comes a little after the start: most short runs never need one
-        while not self.done.wait(self.interval):
+        # started about a second after the container (see ``_supervise``): sample at once
+        while not self.done.is_set():
             try:
                 sample = self.backend.stats(self.ref)  # type: ignore[attr-defined]
             except AbacoError:
@@ -379,3 +383,4 @@ class _StatsSampler(threading.Thread):
             # figures are cumulative; an engine may report zeros once the container exited
             if self.latest is None or sample.cpu_ns >= self.latest.cpu_ns:
                 self.latest = sample
+            self.done.wait(self.interval)

@@ -78,9 +78,13 @@ class WorkerThread(threading.Thread):
         backoff = 0.5
         while not self.stop_requested.is_set():
             try:
-                self._held = self.p.queue.reserve(actor_key, self.consumer, timeout=0.5)
+                self._held = self.p.queue.reserve(actor_key, self.consumer)
                 if self._held is None:
-                    continue
+                    if self.worker.status == WorkerStatus.BUSY:
+                        self._set_status(WorkerStatus.READY)  # the backlog is done: idle now
+                    self._held = self.p.queue.reserve(actor_key, self.consumer, timeout=0.5)
+                    if self._held is None:
+                        continue
                 keep_going = self._handle(self._held)
                 backoff = 0.5
             except AbacoError as exc:
@@ -139,7 +143,8 @@ class WorkerThread(threading.Thread):
             self._settle(delivery, ack=True)
             return True
 
-        self._set_status(WorkerStatus.BUSY)
+        if self.worker.status != WorkerStatus.BUSY:
+            self._set_status(WorkerStatus.BUSY)
         self.runner = ExecutionRunner(self.p, actor, execution, message, self.worker)
         try:
             result = self.runner.run()
@@ -161,7 +166,9 @@ class WorkerThread(threading.Thread):
         self.p.pm.hook.abaco_execution_finished(execution=result.execution, exit_info=result.exit_info)
         if result.outcome is Outcome.COMPLETE:
             self._start_failures = 0
-            self._set_status(WorkerStatus.READY, last_execution_time=self.p.clock())
+            # BUSY while a backlog lasts: the record is written READY (with this time) when the
+            # inbox is found empty, not twice per execution (see ``_loop``)
+            self.worker = self.worker.replace(last_execution_time=self.p.clock())
             return True
         if result.outcome is Outcome.START_FAILED:
             self._start_failures += 1

@@ -13,7 +13,7 @@ Three pure layers and one that reads the platform:
 
 from .evaluate import SearchPage, run_query
 from .query import OPERATORS, Condition, Query, parse_query
-from .records import FIELDS, SEARCH_TYPES, search_records, visible_actor_ids
+from .records import FIELDS, SEARCH_TYPES, search, search_records, visible_actor_ids
 
 __all__ = [
     "FIELDS",
@@ -24,6 +24,7 @@ __all__ = [
     "SearchPage",
     "parse_query",
     "run_query",
+    "search",
     "search_records",
     "visible_actor_ids",
 ]

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 from ..access import WORLD, Level, effective_level
 from ..api.views import Views
 from ..interfaces import Store
-from ..models import Actor, Execution, Worker
+from ..models import Actor, Execution, ExecutionStatus, Worker
+from .evaluate import SearchPage, run_query
+from .query import Query
 
 if TYPE_CHECKING:
     from ..platform import Platform
 
-__all__ = ["FIELDS", "SEARCH_TYPES", "Scope", "search_records", "visible_actor_ids"]
+__all__ = ["FIELDS", "SEARCH_TYPES", "Scope", "search", "search_records", "visible_actor_ids"]
 
 SEARCH_TYPES = ("actors", "workers", "executions", "logs")
 
@@ -112,3 +114,47 @@ def search_records(platform: Platform, views: Views, kind: str, scope: Scope) ->
             if aid in actors and (scope.execution_id is None or eid == scope.execution_id)
         ]
     raise ValueError(f"unknown search type {kind!r}")
+
+
+def _store_page(query: Query) -> tuple[ExecutionStatus, ...] | None:
+    """The statuses a query on one actor's executions keeps, when the store can answer it
+    alone (no full text; no condition, or one ``status`` equality); ``None`` otherwise."""
+    if query.full_text:
+        return None
+    if not query.conditions:
+        return tuple(ExecutionStatus)
+    if len(query.conditions) == 1:
+        only = query.conditions[0]
+        if only.path == ("status",) and only.op == "eq" and only.text in _STATUS_VALUES:
+            return (ExecutionStatus(only.text),)
+    return None
+
+
+_STATUS_VALUES = frozenset(s.value for s in ExecutionStatus)
+
+
+def search(platform: Platform, views: Views, kind: str, scope: Scope, query: Query) -> SearchPage:
+    """The page of ``kind`` records in ``scope`` that ``query`` selects.
+
+    Paging one actor's executions, with no condition but their status and no full text (``GET
+    /actors/{id}/executions?skip=&limit=``), reads only the page and a count from the store,
+    so its cost does not grow with the actor's history; every other search shapes all the
+    records in scope and filters them.
+    """
+    statuses = _store_page(query) if kind == "executions" and scope.actor_id is not None else None
+    if statuses is None:
+        return run_query(search_records(platform, views, kind, scope), query)
+    store, actor_id = platform.store, scope.actor_id
+    assert actor_id is not None
+    page: list[Execution] = []
+    total = 0
+    if actor_id in visible_actor_ids(store, scope.tenant, scope.username):
+        wanted = None if len(statuses) == len(ExecutionStatus) else statuses
+        page = store.list_executions(
+            scope.tenant, actor_id, statuses=wanted, limit=query.limit, offset=query.skip
+        )
+        total = store.count_executions(scope.tenant, actor_id, statuses=wanted)
+    shaper = _Shaper(views)
+    return SearchPage(
+        total=total, skip=query.skip, limit=query.limit, records=[shaper.execution(e) for e in page]
+    )

@@ -413,6 +413,22 @@ class PeeweeStore(ObjectsMixin, SearchMixin):
         count, cpu, io, runtime = self._exec(self._sql.execution_totals, (tenant, actor_id)).fetchone()
         return ExecutionTotals(count=int(count), cpu=int(cpu), io=int(io), runtime=int(runtime))
 
+    @_edge(retry=True)
+    def count_executions(
+        self, tenant: str, actor_id: str, *, statuses: Iterable[ExecutionStatus] | None = None
+    ) -> int:
+        p = self._db.param
+        sql = f'SELECT COUNT(*) FROM {_table(ExecutionRow)} WHERE "tenant" = {p} AND "actor_id" = {p}'
+        params: list[Any] = [tenant, actor_id]
+        if statuses is not None:
+            wanted = _statuses(statuses)
+            if not wanted:
+                return 0
+            sql += f' AND "status" IN ({self._sql.marks(len(wanted))})'
+            params.extend(wanted)
+        (count,) = self._exec(sql, params).fetchone()
+        return int(count)
+
     @_edge()
     def update_execution(
         self, execution: Execution, *, expected: Iterable[ExecutionStatus] | None = None

@@ -294,6 +294,10 @@ def test_list_executions_in_insertion_order_with_filters_and_pages(store):
     ]
     assert store.list_executions("dev", "a1", statuses=[]) == []
     assert store.list_executions("dev", "nobody") == []
+    assert store.count_executions("dev", "a1") == 12
+    assert store.count_executions("dev", "a1", statuses=[S.COMPLETE, S.ERROR]) == 6
+    assert store.count_executions("dev", "a1", statuses=[]) == 0
+    assert store.count_executions("dev", "nobody") == 0
     with pytest.raises(InvalidRequest):
         store.list_executions("dev", "a1", limit=-1)
     with pytest.raises(InvalidRequest):
