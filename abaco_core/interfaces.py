@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from .models import Actor, Execution, ExecutionStatus, Message, Worker
+from .models import Actor, Execution, ExecutionStatus, Message, Worker, WorkerStatus
 from .records import ContainerRef, ContainerSpec, Delivery, ExecutionTotals, ExitInfo, RuntimeStats
 
 __all__ = ["ContainerBackend", "Queue", "Store"]
@@ -116,10 +116,16 @@ class Store(Protocol):
     def execution_totals(self, tenant: str, actor_id: str) -> ExecutionTotals: ...
 
     def update_execution(
-        self, execution: Execution, *, expected: Iterable[ExecutionStatus] | None = None
+        self,
+        execution: Execution,
+        *,
+        expected: Iterable[ExecutionStatus] | None = None,
+        expected_worker: str | None = None,
     ) -> bool:
         """Overwrite the execution; with ``expected``, only if its stored status is one of
-        them (compare-and-set). Return whether it was written."""
+        them, and with ``expected_worker``, only if its stored ``worker_id`` is that worker
+        (compare-and-set: a worker declared dead cannot finish a run another worker took
+        over). Return whether it was written."""
 
     def get_message(self, tenant: str, actor_id: str, execution_id: str) -> Message | None: ...
 
@@ -167,8 +173,10 @@ class Store(Protocol):
 
     def list_workers(self, tenant: str | None, actor_id: str | None = None) -> list[Worker]: ...
 
-    def save_worker(self, worker: Worker) -> None:
-        """Overwrite; raise :class:`WorkerNotFound` if it was deleted meanwhile."""
+    def save_worker(self, worker: Worker, *, expected: Iterable[WorkerStatus] | None = None) -> bool:
+        """Overwrite; raise :class:`WorkerNotFound` if it was deleted meanwhile. With
+        ``expected``, only if its stored status is one of them (compare-and-set): return
+        whether it was written."""
 
     def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None:
         """Deleting a missing worker (like a missing actor or message) is a no-op."""
