@@ -3,7 +3,7 @@
 from .errors import *  # noqa: F403
 from .errors import __all__ as _errors_all
 from .hookspecs import hookimpl, hookspec
-from .interfaces import ContainerBackend, Queue, Store
+from .interfaces import CommandChannel, ContainerBackend, Queue, Store
 from .models import (
     Actor,
     ActorStatus,
@@ -24,6 +24,7 @@ from .records import (
     Mount,
     QueueInfo,
     RuntimeStats,
+    SpawnCommand,
     StoreInfo,
 )
 from .schedules import Due, Schedule
@@ -35,6 +36,7 @@ __all__ = [
     *_errors_all,
     "CAPABILITIES",
     "Actor",
+    "CommandChannel",
     "ActorStatus",
     "ContainerBackend",
     "ContainerBackendInfo",
@@ -54,6 +56,7 @@ __all__ = [
     "Schedule",
     "SettingSpec",
     "Settings",
+    "SpawnCommand",
     "Store",
     "StoreInfo",
     "Worker",

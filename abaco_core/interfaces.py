@@ -6,14 +6,23 @@ decision 1). Every method raises only errors from :mod:`abaco_core.errors`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from .models import Actor, Execution, ExecutionStatus, Message, Worker, WorkerStatus
-from .records import ContainerRef, ContainerSpec, Delivery, ExecutionTotals, ExitInfo, RuntimeStats
+from .records import (
+    ContainerRef,
+    ContainerSpec,
+    Delivery,
+    ExecutionTotals,
+    ExitInfo,
+    RuntimeStats,
+    SpawnCommand,
+)
 
-__all__ = ["ContainerBackend", "Queue", "Store"]
+__all__ = ["CommandChannel", "ContainerBackend", "Queue", "Store"]
 
 
 @runtime_checkable
@@ -214,5 +223,29 @@ class Queue(Protocol):
         used after those consumers died. Return how many were released."""
 
     def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class CommandChannel(Protocol):
+    """Carries spawner commands from the processes that decide a worker is needed (API,
+    scheduler) to the processes that run workers (spec §7.3). One channel per worker queue
+    name (the actor's ``queue`` field); commands are acknowledged on receipt, never retried:
+    a command lost with its consumer leaves a ``REQUESTED`` record that the health pass
+    removes after ``ABACO_SPAWN_TIMEOUT``."""
+
+    name: str
+    #: whether commands reach other processes (``False``: handled in the sending process)
+    distributed: bool
+
+    def send(self, queue: str, command: SpawnCommand) -> None:
+        """Hand the command to a consumer of ``queue``; raise :class:`QueueUnavailable`."""
+
+    def serve(
+        self, queues: Iterable[str], handler: Callable[[SpawnCommand], None], *, stop: threading.Event
+    ) -> None:
+        """Consume the commands of ``queues`` and call ``handler`` for each, one at a time,
+        until ``stop`` is set (or the process is signalled); blocks."""
 
     def close(self) -> None: ...
