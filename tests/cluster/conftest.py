@@ -106,8 +106,8 @@ class Cluster:
         self.procs.append(proc)
         return proc.start()
 
-    def start_api(self, timeout: float = 30) -> Proc:
-        self.api = self._proc(f"api-{len(self.procs)}", ["api", "--port", str(self.port)])
+    def start_api(self, timeout: float = 30, **env: str) -> Proc:
+        self.api = self._proc(f"api-{len(self.procs)}", ["api", "--port", str(self.port)], **env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.api.alive:
