@@ -248,4 +248,10 @@ class CommandChannel(Protocol):
         """Consume the commands of ``queues`` and call ``handler`` for each, one at a time,
         until ``stop`` is set (or the process is signalled); blocks."""
 
+    def request_halt(self, execution_id: str) -> None:
+        """Ask whichever process runs the execution to halt it (distributed channels)."""
+
+    def halt_requested(self, execution_id: str) -> bool:
+        """Whether a halt of the execution was requested (read at each heartbeat)."""
+
     def close(self) -> None: ...

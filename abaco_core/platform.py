@@ -544,7 +544,9 @@ class Platform:
                 "Cannot force quit an execution not in RUNNING status. "
                 f"Execution was found in status: {execution.status.value}"
             )
-        self.pool.halt_execution(execution.id)
+        if not self.pool.halt_execution(execution.id) and self.commands.distributed:
+            # its worker runs in another process, which looks at its next heartbeat
+            self.commands.request_halt(execution.id)
 
     def pop_result(self, actor: Actor, execution: Execution) -> bytes | None:
         not_before = self.clock() - timedelta(seconds=self.settings.results_ttl)

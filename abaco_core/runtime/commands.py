@@ -50,5 +50,11 @@ class LocalCommands:
         self.bind(handler)
         stop.wait()
 
+    def request_halt(self, execution_id: str) -> None:
+        """Nothing to send: the pool of this process halts its own runs directly."""
+
+    def halt_requested(self, execution_id: str) -> bool:
+        return False
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

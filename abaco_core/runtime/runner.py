@@ -77,6 +77,10 @@ class ExecutionRunner:
 
     # -- control from other threads ---------------------------------------------------------
 
+    @property
+    def halting(self) -> bool:
+        return self._halted.is_set()
+
     def halt(self) -> None:
         """Stop the container, in the background; the execution still ends ``COMPLETE``
         (spec §8.11). Returns at once: a stop may take the engine's grace period."""

@@ -89,6 +89,10 @@ class WorkerThread(threading.Thread):
             if runner is not None:
                 log.warning("worker %s: its record is gone; stopping its run", self.worker.id)
                 threading.Thread(target=runner.interrupt, name="interrupt", daemon=True).start()
+            return
+        runner = self.runner
+        if runner is not None and not runner.halting and self.p.commands.halt_requested(runner.execution.id):
+            runner.halt()  # asked through another process (DELETE of the execution)
 
     def run(self) -> None:
         try:

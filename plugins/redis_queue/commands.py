@@ -28,6 +28,7 @@ import redis.exceptions as rex
 from rq import Queue as RQQueue
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
+from rq.timeouts import TimerDeathPenalty, UnixSignalDeathPenalty
 
 from abaco_core.errors import ConfigError, QueueUnavailable
 from abaco_core.records import SpawnCommand
@@ -98,6 +99,7 @@ class RQCommands:
                 "abaco_redis.commands.start_worker",
                 args=(command.to_dict(),),
                 ttl=self.ttl,
+                timeout=self.ttl,  # the spawn may pull an image
                 result_ttl=0,
                 failure_ttl=3600,
                 job_id=f"abaco-spawn-{command.worker_id}",
@@ -110,6 +112,24 @@ class RQCommands:
             ) from exc
         except rex.RedisError as exc:
             raise QueueUnavailable(f"Redis at {self.display_url} refused a spawner command: {exc}") from exc
+
+    def _halt_key(self, execution_id: str) -> str:
+        return f"{self.prefix}halt:{execution_id}"
+
+    def request_halt(self, execution_id: str) -> None:
+        """A flag the worker running the execution reads at its next heartbeat (kept one hour)."""
+        try:
+            self._redis.set(self._halt_key(execution_id), b"1", ex=3600)
+        except rex.RedisError as exc:
+            raise QueueUnavailable(
+                f"Redis at {self.display_url} is unreachable; is redis-server running? (halt an execution: {exc})"
+            ) from exc
+
+    def halt_requested(self, execution_id: str) -> bool:
+        try:
+            return bool(self._redis.exists(self._halt_key(execution_id)))
+        except rex.RedisError as exc:
+            raise QueueUnavailable(f"Redis at {self.display_url} is unreachable ({exc})") from exc
 
     def pending(self, queue: str) -> int:
         """Commands waiting on ``queue`` (for the autoscaler's ``max_cmd_length``)."""
@@ -126,6 +146,7 @@ class RQCommands:
         global _handler
         _handler = handler
         names = [self.queue_name(q) for q in queues]
+        in_main = threading.current_thread() is threading.main_thread()
         while not stop.is_set():
             worker = CommandWorker(
                 names,
@@ -138,6 +159,8 @@ class RQCommands:
                 log_job_description=True,
             )
             worker.abaco_stop = stop
+            # job timeouts by SIGALRM only work in the main thread
+            worker.death_penalty_class = UnixSignalDeathPenalty if in_main else TimerDeathPenalty
             self._worker = worker
             try:
                 worker.work(logging_level="WARNING", with_scheduler=False)

@@ -199,3 +199,68 @@ def test_api_and_scheduler_killed_under_load(cluster_factory):
         assert len(extra) <= 2, extra
         for e in extra:
             assert cluster.wait_execution(aid, e["id"], timeout=60)["status"] == "COMPLETE"
+
+
+def _wait(predicate, timeout: float, what: str, cluster) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} within {timeout} s:\n{cluster.logs()}"
+        time.sleep(0.2)
+
+
+def test_stop_requests_reach_the_process_that_owns_the_worker(cluster_factory):
+    """The API asks; the worker's own process acts: DELETE of a worker, a new revision, a
+    halt, and the deletion of the actor."""
+    cluster = cluster_factory()
+    cluster.start_api()
+    cluster.start_scheduler()
+    cluster.start_worker()
+    aid = cluster.register(image=SLEEP, default_environment={"SLEEP": "30"}, stateless=False)["id"]
+    cluster.wait_actor_ready(aid)
+    [first] = cluster.workers_of(aid)
+
+    # DELETE worker: its process stops it and deletes its record
+    r = cluster.client.delete(f"/actors/{aid}/workers/{first['id']}")
+    assert r.status_code == 200, r.text
+    _wait(
+        lambda: first["id"] not in {w["id"] for w in cluster.workers_of(aid)}, 15, "worker stopped", cluster
+    )
+
+    # a halt reaches the run in the worker process: the execution ends COMPLETE, killed
+    eid = cluster.send(aid, "halt me")
+    running = cluster.wait_execution(aid, eid, statuses=("RUNNING",), timeout=60)
+    started = time.monotonic()
+    r = cluster.client.delete(f"/actors/{aid}/executions/{eid}")
+    assert r.status_code == 200, r.text
+    halted = cluster.wait_execution(aid, eid, timeout=30)
+    assert halted["status"] == "COMPLETE" and halted["exit_code"] != 0, halted
+    assert time.monotonic() - started < 20  # not the 30 s the container would sleep
+
+    # a new revision: the old worker leaves, a worker of revision 2 takes the next message
+    old = {w["id"] for w in cluster.workers_of(aid)}
+    assert old and running["worker_id"] in old
+    r = cluster.client.put(
+        f"/actors/{aid}",
+        json={"image": SLEEP, "default_environment": {"SLEEP": "1"}, "stateless": False, "force": True},
+    )
+    assert r.status_code == 200 and r.json()["result"]["revision"] == 2, r.text
+
+    def renewed() -> bool:
+        workers = cluster.workers_of(aid)
+        return bool(workers) and all(w["id"] not in old and w["status"] == "READY" for w in workers)
+
+    _wait(renewed, 30, "only new workers", cluster)
+    eid2 = cluster.send(aid, "new revision")
+    done = cluster.wait_execution(aid, eid2, timeout=60)
+    assert done["status"] == "COMPLETE" and done["worker_id"] not in old, done
+
+    # deleting the actor halts its running execution and removes its workers
+    cluster.client.put(
+        f"/actors/{aid}", json={"image": SLEEP, "default_environment": {"SLEEP": "30"}, "stateless": False}
+    )
+    eid3 = cluster.send(aid, "deleted mid-run")
+    busy = cluster.wait_execution(aid, eid3, statuses=("RUNNING",), timeout=60)
+    assert cluster.client.delete(f"/actors/{aid}").status_code == 200
+    _wait(
+        lambda: not _containers_of(busy["worker_id"]), 20, "container of the deleted actor removed", cluster
+    )
