@@ -40,6 +40,13 @@ def test_executions_spread_over_two_worker_processes(cluster_factory):
     assert all(e["status"] == "COMPLETE" and e["exit_code"] == 0 for e in done.values()), done
     used = {hosts.get(e["worker_id"]) for e in done.values()}
     assert used == {"host-0", "host-1"}, (used, hosts, cluster.logs())
+    # a synchronous message: the API waits for a run in another process
+    echo = cluster.register(image=ECHO)["id"]
+    r = cluster.client.post(
+        f"/actors/{echo}/messages", params={"_abaco_synchronous": "true"}, data={"message": "sync hello"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.text.startswith("MSG=sync hello\n"), r.text
     # stateless: idle workers go away again (scale to zero), whatever process holds them
     deadline = time.monotonic() + 60
     while cluster.workers_of(aid) and time.monotonic() < deadline:
