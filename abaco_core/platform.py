@@ -144,10 +144,16 @@ class Platform:
         threading.Thread(target=target, name=name, daemon=True).start()
 
     def _health_loop(self) -> None:
+        # heartbeats are judged from when this scheduler could see them: after its start, or
+        # after an outage of the store (the workers could not write them either)
+        since = self.clock()
         while not self._stopping.wait(self.settings.health_interval):
             try:
-                self.health_pass()
+                if since is None:
+                    since = self.clock()
+                self.health_pass(since)
             except AbacoError as exc:
+                since = None
                 log.warning("health pass failed: %s", exc)
 
     def _sweep_loop(self) -> None:
@@ -206,9 +212,9 @@ class Platform:
             ):
                 self._ensure_worker(actor)
 
-    def health_pass(self) -> list[Worker]:
+    def health_pass(self, since: datetime | None = None) -> list[Worker]:
         """Declare dead the workers that stopped heartbeating (see :mod:`.runtime.health`)."""
-        return health.health_pass(self)
+        return health.health_pass(self, since)
 
     def sweep_host(self) -> int:
         """Remove this host's containers of workers that no longer exist."""

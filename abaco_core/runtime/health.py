@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..errors import AbacoError, ActorNotFound, ExecutionNotFound
@@ -82,9 +82,11 @@ def lose_execution(p: Platform, execution: Execution, reason: str) -> Execution:
         return updated
 
 
-def health_pass(p: Platform) -> list[Worker]:
+def health_pass(p: Platform, since: datetime | None = None) -> list[Worker]:
     """One pass of the health agent over every worker of the platform; returns the workers
-    it declared dead."""
+    it declared dead. Heartbeats older than ``since`` count as made at ``since``: a scheduler
+    that just started, or that just saw the store come back, gives every worker a full
+    ``ABACO_WORKER_DEAD_AFTER`` to show itself."""
     settings, store = p.settings, p.store
     now = p.clock()
     dead_after = timedelta(seconds=settings.worker_dead_after)
@@ -104,6 +106,8 @@ def health_pass(p: Platform) -> list[Worker]:
                 alive.add(worker.id)
             continue
         seen = worker.last_health_check_time or worker.create_time
+        if seen is not None and since is not None:
+            seen = max(seen, since)
         if seen is None or now - seen > dead_after:
             dead.append(worker)
         else:

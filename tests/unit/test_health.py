@@ -199,3 +199,13 @@ def test_a_command_for_a_stopped_worker_deletes_its_record(platform):
     worker(p, a, "w1", status=WorkerStatus.SHUTDOWN_REQUESTED)
     p.pool.handle_command(SpawnCommand("t", "A", "w1", 1))
     assert p.store.list_workers("t", "A") == []
+
+
+def test_heartbeats_count_from_when_the_scheduler_could_see_them(platform):
+    """After a scheduler start or a store outage, workers get a full dead-after period."""
+    p = platform
+    a = actor(p, "A")
+    worker(p, a, "w1")  # last heartbeat at T0
+    later(p, 60)
+    assert p.health_pass(since=T0 + timedelta(seconds=55)) == []
+    assert [w.id for w in p.health_pass(since=T0 + timedelta(seconds=45))] == ["w1"]
