@@ -80,7 +80,14 @@ class WorkerPool:
         return self.p.backend.location if self.p.backend is not None else ""
 
     def handle_command(self, command: SpawnCommand) -> None:
-        """Start the worker a command asks for, in this process (spec §7.3)."""
+        """Start the worker a command asks for, in this process (spec §7.3). While this
+        process runs ``ABACO_MAX_WORKERS_PER_HOST`` workers it waits, so the command's
+        consumer takes no more commands meanwhile."""
+        while not self._closing:
+            with self._lock:
+                if len(self._threads) < self.p.settings.max_workers_per_host:
+                    break
+            self._beating.wait(1.0)
         try:
             worker = self.p.store.get_worker(command.tenant, command.actor_id, command.worker_id)
         except WorkerNotFound:
