@@ -244,9 +244,9 @@ def _remove_containers(database_url: str) -> None:
     instance = hashlib.sha256(database_url.encode()).hexdigest()[:16]
     client = docker.from_env()
     try:
-        for container in client.containers.list(all=True, filters={"label": f"abaco.platform={instance}"}):
+        for item in client.api.containers(all=True, filters={"label": f"abaco.platform={instance}"}):
             try:
-                container.remove(force=True)
+                client.api.remove_container(item["Id"], force=True)
             except docker.errors.APIError:
                 pass
     finally:

@@ -54,12 +54,13 @@ def test_executions_spread_over_two_worker_processes(cluster_factory):
     assert cluster.workers_of(aid) == [], cluster.logs()
 
 
-def _containers_of(worker_id: str) -> list:
+def _containers_of(worker_id: str) -> list[dict]:
+    """The containers of a worker, as Docker lists them (no inspect: one may vanish meanwhile)."""
     import docker
 
     client = docker.from_env()
     try:
-        return client.containers.list(all=True, filters={"label": f"abaco.worker={worker_id}"})
+        return client.api.containers(all=True, filters={"label": f"abaco.worker={worker_id}"})
     finally:
         client.close()
 
