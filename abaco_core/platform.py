@@ -206,7 +206,7 @@ class Platform:
                     continue
         for actor in self.store.list_actors(None):
             if actor.status == ActorStatus.SHUTTING_DOWN:
-                self._finish_delete(actor)
+                self.finish_delete(actor)
             elif (actor.tenant, actor.id) in actors or (
                 actor.status == ActorStatus.SUBMITTED and self.settings.init_count > 0
             ):
@@ -341,9 +341,10 @@ class Platform:
         shutting = actor.replace(status=ActorStatus.SHUTTING_DOWN)
         self.store.save_actor(shutting)
         self.pool.stop_actor_workers(shutting, halt=True)
-        self._finish_delete(shutting)
+        self.finish_delete(shutting)
 
-    def _finish_delete(self, actor: Actor) -> None:
+    def finish_delete(self, actor: Actor) -> None:
+        """The rest of a deletion once the actor is ``SHUTTING_DOWN`` (idempotent)."""
         self.purge_messages(actor, reason="the actor was deleted")
         self.store.delete_actor(actor.tenant, actor.id)
         # what a worker still held (a retry waiting, a run being halted) ends too (Q31)

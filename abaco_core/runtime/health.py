@@ -153,10 +153,14 @@ def _release_orphaned_reservations(p: Platform) -> None:
 
 def _ensure_workers_for_backlogs(p: Platform) -> None:
     """Every actor with waiting messages and no worker gets one (after a worker died, or a
-    spawner command was lost)."""
+    spawner command was lost); the deletion of an actor that an API process could not finish
+    (it died, or Redis failed midway) is finished."""
     by_actor: set[tuple[str, str]] = {(w.tenant, w.actor_id) for w in p.store.list_workers(None)}
     for actor in p.store.list_actors(None):
-        if actor.status in (ActorStatus.ERROR, ActorStatus.SHUTTING_DOWN):
+        if actor.status == ActorStatus.SHUTTING_DOWN:
+            p.finish_delete(actor)
+            continue
+        if actor.status == ActorStatus.ERROR:
             continue
         if (actor.tenant, actor.id) in by_actor:
             continue

@@ -10,7 +10,7 @@ import pytest
 from abaco_harness.fakes import FakeBackend, MemoryStore
 
 from abaco_core.builtin.local_queue import LocalQueue
-from abaco_core.models import Actor, Execution, ExecutionStatus, Message, Worker, WorkerStatus
+from abaco_core.models import Actor, ActorStatus, Execution, ExecutionStatus, Message, Worker, WorkerStatus
 from abaco_core.platform import Platform
 from abaco_core.plugins import build_plugin_manager
 from abaco_core.records import SpawnCommand
@@ -209,3 +209,17 @@ def test_heartbeats_count_from_when_the_scheduler_could_see_them(platform):
     later(p, 60)
     assert p.health_pass(since=T0 + timedelta(seconds=55)) == []
     assert [w.id for w in p.health_pass(since=T0 + timedelta(seconds=45))] == ["w1"]
+
+
+def test_a_deletion_left_halfway_is_finished(platform):
+    p = platform
+    a = actor(p, "A")
+    p.store.create_execution(
+        Execution(tenant="t", actor_id="A", id="e1", executor="o"), Message("t", "A", "e1", "hi", "str")
+    )
+    p.queue.put(a.dbid, "e1")
+    p.store.save_actor(a.replace(status=ActorStatus.SHUTTING_DOWN))  # the API died here
+    p.health_pass()
+    assert p.store.list_actors("t") == []
+    assert p.queue.count(a.dbid) == 0
+    assert p.store.get_execution("t", "A", "e1").status is ExecutionStatus.ERROR
