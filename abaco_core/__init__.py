@@ -4,7 +4,7 @@ from .access import Identity
 from .errors import *  # noqa: F403
 from .errors import __all__ as _errors_all
 from .hookspecs import hookimpl, hookspec
-from .interfaces import AuthMethod, ContainerBackend, Queue, Store
+from .interfaces import AuthMethod, CommandChannel, ContainerBackend, Queue, Store
 from .models import (
     Actor,
     ActorStatus,
@@ -27,6 +27,7 @@ from .records import (
     Mount,
     QueueInfo,
     RuntimeStats,
+    SpawnCommand,
     StoreInfo,
 )
 from .schedules import Due, Schedule
@@ -38,6 +39,7 @@ __all__ = [
     *_errors_all,
     "CAPABILITIES",
     "Actor",
+    "CommandChannel",
     "ActorStatus",
     "AuthMethod",
     "AuthMethodInfo",
@@ -61,6 +63,7 @@ __all__ = [
     "Schedule",
     "SettingSpec",
     "Settings",
+    "SpawnCommand",
     "Store",
     "StoreInfo",
     "Worker",

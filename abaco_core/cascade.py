@@ -1,7 +1,7 @@
 """What goes with a deleted alias or actor (Q35): an alias takes its nonces, its permissions
 and its entries in configs' ``actors`` lists with it; an actor takes its nonces, the aliases
 pointing at it (each cascading the same way) and its entries in configs' ``actors`` lists.
-The actor's own record and permissions are the platform's (``Platform._finish_delete``)."""
+The actor's own record and permissions are the platform's (``Platform.finish_delete``)."""
 
 from __future__ import annotations
 

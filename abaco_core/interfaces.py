@@ -6,12 +6,13 @@ decision 1). Every method raises only errors from :mod:`abaco_core.errors`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from .access import Identity
-from .models import Actor, Execution, ExecutionStatus, Message, Worker
+from .models import Actor, Execution, ExecutionStatus, Message, Worker, WorkerStatus
 from .records import (
     AuthRequest,
     ContainerRef,
@@ -20,9 +21,10 @@ from .records import (
     ExecutionTotals,
     ExitInfo,
     RuntimeStats,
+    SpawnCommand,
 )
 
-__all__ = ["AuthMethod", "ContainerBackend", "Queue", "Store"]
+__all__ = ["AuthMethod", "CommandChannel", "ContainerBackend", "Queue", "Store"]
 
 
 @runtime_checkable
@@ -147,10 +149,16 @@ class Store(Protocol):
         """How many executions of the actor (in one of ``statuses``) there are."""
 
     def update_execution(
-        self, execution: Execution, *, expected: Iterable[ExecutionStatus] | None = None
+        self,
+        execution: Execution,
+        *,
+        expected: Iterable[ExecutionStatus] | None = None,
+        expected_worker: str | None = None,
     ) -> bool:
         """Overwrite the execution; with ``expected``, only if its stored status is one of
-        them (compare-and-set). Return whether it was written."""
+        them, and with ``expected_worker``, only if its stored ``worker_id`` is that worker
+        (compare-and-set: a worker declared dead cannot finish a run another worker took
+        over). Return whether it was written."""
 
     def get_message(self, tenant: str, actor_id: str, execution_id: str) -> Message | None: ...
 
@@ -198,8 +206,10 @@ class Store(Protocol):
 
     def list_workers(self, tenant: str | None, actor_id: str | None = None) -> list[Worker]: ...
 
-    def save_worker(self, worker: Worker) -> None:
-        """Overwrite; raise :class:`WorkerNotFound` if it was deleted meanwhile."""
+    def save_worker(self, worker: Worker, *, expected: Iterable[WorkerStatus] | None = None) -> bool:
+        """Overwrite; raise :class:`WorkerNotFound` if it was deleted meanwhile. With
+        ``expected``, only if its stored status is one of them (compare-and-set): return
+        whether it was written."""
 
     def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None:
         """Deleting a missing worker (like a missing actor or message) is a no-op."""
@@ -288,5 +298,35 @@ class Queue(Protocol):
         used after those consumers died. Return how many were released."""
 
     def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class CommandChannel(Protocol):
+    """Carries spawner commands from the processes that decide a worker is needed (API,
+    scheduler) to the processes that run workers (spec §7.3). One channel per worker queue
+    name (the actor's ``queue`` field); commands are acknowledged on receipt, never retried:
+    a command lost with its consumer leaves a ``REQUESTED`` record that the health pass
+    removes after ``ABACO_SPAWN_TIMEOUT``."""
+
+    name: str
+    #: whether commands reach other processes (``False``: handled in the sending process)
+    distributed: bool
+
+    def send(self, queue: str, command: SpawnCommand) -> None:
+        """Hand the command to a consumer of ``queue``; raise :class:`QueueUnavailable`."""
+
+    def serve(
+        self, queues: Iterable[str], handler: Callable[[SpawnCommand], None], *, stop: threading.Event
+    ) -> None:
+        """Consume the commands of ``queues`` and call ``handler`` for each, one at a time,
+        until ``stop`` is set (or the process is signalled); blocks."""
+
+    def request_halt(self, execution_id: str) -> None:
+        """Ask whichever process runs the execution to halt it (distributed channels)."""
+
+    def halt_requested(self, execution_id: str) -> bool:
+        """Whether a halt of the execution was requested (read at each heartbeat)."""
 
     def close(self) -> None: ...

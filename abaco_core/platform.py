@@ -37,18 +37,23 @@ from .errors import (
 from .events import EXECUTOR, EventAgent, EventProducer
 from .events.webhooks import check_webhook
 from .ids import is_hashid, new_id
-from .interfaces import ContainerBackend, Queue, Store
+from .interfaces import CommandChannel, ContainerBackend, Queue, Store
 from .links import check_link
 from .messages import ParsedMessage
 from .models import Actor, ActorStatus, Execution, ExecutionStatus, Message, Worker, WorkerStatus
 from .plugins import build_plugin_manager, choose_backend, choose_queue, choose_store
 from .records import ContainerRef, ExecutionTotals
+from .runtime import health
+from .runtime.commands import LocalCommands
 from .runtime.pool import WorkerPool
 from .runtime.signals import ExecutionSignals
 from .schedules import parse_schedule
 from .settings import Settings
 
-__all__ = ["Platform", "build_platform", "parse_mounts"]
+__all__ = ["ALL_ROLES", "Platform", "build_platform", "parse_mounts"]
+
+#: what a process does: ``abaco up`` is all three; ``abaco api``/``worker``/``scheduler`` one each
+ALL_ROLES = frozenset({"api", "worker", "scheduler"})
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +91,24 @@ class Platform:
         pm: pluggy.PluginManager,
         store: Store,
         queue: Queue,
-        backend: ContainerBackend,
+        backend: ContainerBackend | None,
         clock: Clock = utcnow,
+        commands: CommandChannel | None = None,
     ) -> None:
         self.settings = settings
         self.pm = pm
         self.store = store
         self.queue = queue
+        #: ``None`` in a process that runs no container (``abaco api``, ``abaco scheduler``)
         self.backend = backend
         self.clock = clock
+        self.commands: CommandChannel = commands or LocalCommands()
         #: labels this platform's containers so a restart can find its orphans
         self.instance_id = hashlib.sha256(settings.resolved_database_url.encode()).hexdigest()[:16]
         self.pool = WorkerPool(self)
+        if isinstance(self.commands, LocalCommands):
+            self.commands.bind(self.pool.handle_command)
+        self.roles: frozenset[str] = frozenset()
         self.signals = ExecutionSignals()
         self.cron = CronAgent(self)
         self.secrets = SecretBox(settings)
@@ -112,21 +123,73 @@ class Platform:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Recover from whatever the previous process left, then serve."""
+    def start(self, roles: frozenset[str] | set[str] = ALL_ROLES) -> None:
+        """Serve the given roles. All of them (``abaco up``) first recovers from whatever the
+        previous process left, as the only process of the platform; a cluster process never
+        does, since the others go on (the scheduler's health pass handles the dead ones).
+        Webhook and link deliveries (the events agent) run with the scheduler."""
+        roles = frozenset(roles)
+        unknown = roles - ALL_ROLES
+        if unknown or not roles:
+            raise ValueError(f"unknown roles {sorted(unknown)}")
+        if "worker" in roles and self.backend is None:
+            raise ValueError("a worker process needs a container backend")
+        self.roles = roles
         self.secrets.check()
         self.store.migrate()
         init_actor_counter(self.store)
-        self.recover()
-        self._housekeeper = threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True)
-        self._housekeeper.start()
-        if self.settings.cron_interval > 0:
-            self.cron.start(self.settings.cron_interval)
-        if self.settings.events_interval > 0:
-            self.events.start(self.settings.events_interval)
-        if self.settings.autoscale_interval > 0:
-            threading.Thread(target=self._autoscale_loop, name="autoscaler", daemon=True).start()
+        if roles == ALL_ROLES:
+            self.recover()
+        if "scheduler" in roles:
+            if roles != ALL_ROLES:
+                self.requeue_submitted()
+            self._thread(self._housekeeping_loop, "housekeeping")
+            if self.settings.cron_interval > 0:
+                self.cron.start(self.settings.cron_interval)
+            if self.settings.events_interval > 0:
+                self.events.start(self.settings.events_interval)
+            if self.settings.autoscale_interval > 0:
+                self._thread(self._autoscale_loop, "autoscaler")
+            if self.settings.health_interval > 0:
+                self._thread(self._health_loop, "health")
+        if "worker" in roles:
+            self.pool.start_heartbeats()
+            if roles != ALL_ROLES:
+                self.sweep_host()
+            if self.settings.health_interval > 0:
+                self._thread(self._sweep_loop, "host-sweep")
+            if roles == ALL_ROLES and self.commands.distributed:
+                # one process, cluster queue: it consumes its own spawner commands too
+                self._thread(self.serve_commands, "commands")
         self.pm.hook.abaco_startup(settings=self.settings)
+
+    def serve_commands(self) -> None:
+        """Consume the spawner commands of ``ABACO_HOST_QUEUES`` until the platform stops
+        (blocks; ``abaco worker`` runs it in its main thread)."""
+        self.commands.serve(self.settings.host_queues, self.pool.handle_command, stop=self._stopping)
+
+    def _thread(self, target: Any, name: str) -> None:
+        threading.Thread(target=target, name=name, daemon=True).start()
+
+    def _health_loop(self) -> None:
+        # heartbeats are judged from when this scheduler could see them: after its start, or
+        # after an outage of the store (the workers could not write them either)
+        since = self.clock()
+        while not self._stopping.wait(self.settings.health_interval):
+            try:
+                if since is None:
+                    since = self.clock()
+                self.health_pass(since)
+            except AbacoError as exc:
+                since = None
+                log.warning("health pass failed: %s", exc)
+
+    def _sweep_loop(self) -> None:
+        while not self._stopping.wait(self.settings.health_interval):
+            try:
+                self.sweep_host()
+            except AbacoError as exc:
+                log.warning("orphan sweep failed: %s", exc)
 
     def _autoscale_loop(self) -> None:
         while not self._stopping.wait(self.settings.autoscale_interval):
@@ -146,6 +209,7 @@ class Platform:
         """Make the records match reality after a restart (or a crash): workers of the dead
         process are gone, its containers are removed, executions it was running go back to
         the queue, and every accepted message is queued (DESIGN.md, decision 6)."""
+        assert self.backend is not None
         for ref in self.backend.list_containers({"abaco.platform": self.instance_id}):
             try:
                 self.backend.remove(ref)
@@ -170,11 +234,33 @@ class Platform:
                     continue
         for actor in self.store.list_actors(None):
             if actor.status == ActorStatus.SHUTTING_DOWN:
-                self._finish_delete(actor)
+                self.finish_delete(actor)
             elif (actor.tenant, actor.id) in actors or (
                 actor.status == ActorStatus.SUBMITTED and self.settings.init_count > 0
             ):
-                self.pool.ensure_worker(actor)
+                self._ensure_worker(actor)
+
+    def health_pass(self, since: datetime | None = None) -> list[Worker]:
+        """Declare dead the workers that stopped heartbeating (see :mod:`.runtime.health`)."""
+        return health.health_pass(self, since)
+
+    def sweep_host(self) -> int:
+        """Remove this host's containers of workers that no longer exist."""
+        return health.sweep_host(self)
+
+    def lose_execution(self, execution: Execution, reason: str) -> Execution:
+        """A running execution whose worker is gone: retried per the actor, or ``ERROR``."""
+        return health.lose_execution(self, execution, reason)
+
+    def requeue_submitted(self) -> int:
+        """Put every ``SUBMITTED`` execution (back) in its inbox: a crash between the store
+        write and the queue write, or a Redis that lost data, loses nothing. ``put`` of a
+        queued or reserved id changes nothing, and a worker skips a message whose execution
+        is already final, so this is safe while workers run."""
+        pending = self.store.executions_with_status([ExecutionStatus.SUBMITTED])
+        for execution in pending:
+            self.queue.put(f"{execution.tenant}_{execution.actor_id}", execution.id)
+        return len(pending)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -185,7 +271,9 @@ class Platform:
             self.pm.unregister(self._event_producer)
         self._reaper.shutdown(wait=True)
         self.pm.hook.abaco_shutdown()
-        for component in (self.queue, self.store, self.backend):
+        for component in (self.commands, self.queue, self.store, self.backend):
+            if component is None:
+                continue
             try:
                 component.close()
             except AbacoError as exc:
@@ -253,7 +341,7 @@ class Platform:
         # the creator's UPDATE is the only "ownership" there is (spec §3.3)
         self.store.set_permission(tenant, "actor", actor.id, owner, Level.UPDATE.name)
         if self.settings.init_count > 0:
-            self.pool.ensure_worker(actor)
+            self._ensure_worker(actor)
         return actor
 
     def update_actor(self, actor: Actor, fields: ActorFields, who: Identity | None = None) -> Actor:
@@ -287,16 +375,24 @@ class Platform:
             )
         self.store.save_actor(updated)
         if new_revision:
-            self.pool.request_worker(updated, stop_existing=True)
+            try:
+                self.pool.request_worker(updated, stop_existing=True)
+            except AbacoError as exc:
+                # the old workers leave at their next message; the health pass then gives the
+                # actor a worker of the new revision
+                log.warning(
+                    "could not request a worker for revision %s of %s: %s", updated.revision, actor.id, exc
+                )
         return updated
 
     def delete_actor(self, actor: Actor) -> None:
         shutting = actor.replace(status=ActorStatus.SHUTTING_DOWN)
         self.store.save_actor(shutting)
         self.pool.stop_actor_workers(shutting, halt=True)
-        self._finish_delete(shutting)
+        self.finish_delete(shutting)
 
-    def _finish_delete(self, actor: Actor) -> None:
+    def finish_delete(self, actor: Actor) -> None:
+        """The rest of a deletion once the actor is ``SHUTTING_DOWN`` (idempotent)."""
         self.purge_messages(actor, reason="the actor was deleted")
         self.store.delete_actor(actor.tenant, actor.id)
         self.store.delete_permissions(actor.tenant, "actor", actor.id)
@@ -348,7 +444,7 @@ class Platform:
             remove()
 
     def backend_socket(self) -> str:
-        location = self.backend.location
+        location = self.backend.location if self.backend is not None else ""
         return location[len("unix://") :] if location.startswith("unix://") else "/var/run/docker.sock"
 
     def set_actor_ready(self, actor: Actor) -> None:
@@ -468,10 +564,33 @@ class Platform:
         return execution
 
     def _enqueue(self, actor: Actor, execution: Execution) -> None:
-        self.queue.put(actor.dbid, execution.id)
+        try:
+            self.queue.put(actor.dbid, execution.id)
+        except AbacoError as exc:
+            # not accepted (the caller gets the error, a 503): nothing may run it later; it
+            # stays visible, dead-lettered with its message, so it can be redriven
+            not_queued = execution.replace(
+                status=ExecutionStatus.ERROR,
+                status_message=f"Not queued: {exc}",
+                dead_lettered=True,
+                finish_time=self.clock(),
+            )
+            try:
+                self.store.update_execution(not_queued, expected=[execution.status])
+            except AbacoError as again:
+                log.error("execution %s was not queued and cannot be marked so: %s", execution.id, again)
+            raise
         self.pm.hook.abaco_execution_queued(execution=execution)
         if not self.pool.serves(actor) and not self.store.list_workers(actor.tenant, actor.id):
+            self._ensure_worker(actor)
+
+    def _ensure_worker(self, actor: Actor) -> None:
+        """Ensure a worker, best effort: the message is safe in the queue, and the health
+        pass gives every actor with a backlog a worker."""
+        try:
             self.pool.ensure_worker(actor)
+        except AbacoError as exc:
+            log.warning("could not request a worker for actor %s: %s", actor.id, exc)
 
     def message_count(self, actor: Actor) -> int:
         return self.queue.count(actor.dbid)
@@ -513,7 +632,9 @@ class Platform:
                 "Cannot force quit an execution not in RUNNING status. "
                 f"Execution was found in status: {execution.status.value}"
             )
-        self.pool.halt_execution(execution.id)
+        if not self.pool.halt_execution(execution.id) and self.commands.distributed:
+            # its worker runs in another process, which looks at its next heartbeat
+            self.commands.request_halt(execution.id)
 
     def pop_result(self, actor: Actor, execution: Execution) -> bytes | None:
         not_before = self.clock() - timedelta(seconds=self.settings.results_ttl)
@@ -607,20 +728,43 @@ class Platform:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "backend": self.backend.name,
-            "location": self.backend.location,
+            "backend": self.backend.name if self.backend is not None else "none",
+            "location": self.backend.location if self.backend is not None else "",
             "store": self.settings.resolved_database_url,
-            "queue": self.queue.name,
+            "store_display": _hide_password(self.settings.resolved_database_url),
+            "queue": self.queue.name
+            + ("" if not self.commands.distributed else f", spawner commands on {self.commands.name}"),
         }
 
 
+def _hide_password(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
 def build_platform(
-    settings: Settings, pm: pluggy.PluginManager | None = None, clock: Clock = utcnow
+    settings: Settings,
+    pm: pluggy.PluginManager | None = None,
+    clock: Clock = utcnow,
+    *,
+    with_backend: bool = True,
 ) -> Platform:
-    """Choose and build the store, queue and container backend the settings name."""
+    """Choose and build the store, queue (and its command channel) and container backend the
+    settings name; ``with_backend=False`` for processes that run no container."""
     pm = pm or build_plugin_manager()
     store = choose_store(pm, settings).factory(settings)
-    queue = choose_queue(pm, settings).factory(settings)
-    backend = choose_backend(pm, settings).factory(settings)
-    backend.ping()
-    return Platform(settings, pm, store, queue, backend, clock)
+    queue_info = choose_queue(pm, settings)
+    queue = queue_info.factory(settings)
+    commands = queue_info.commands(settings) if queue_info.commands is not None else None
+    backend = None
+    if with_backend:
+        backend = choose_backend(pm, settings).factory(settings)
+        backend.ping()
+    return Platform(settings, pm, store, queue, backend, clock, commands)

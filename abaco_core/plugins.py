@@ -139,7 +139,14 @@ def choose_store(pm: pluggy.PluginManager, settings: Settings) -> StoreInfo:
 
 
 def choose_queue(pm: pluggy.PluginManager, settings: Settings) -> QueueInfo:
+    """The queue named by ``settings.queue``; for ``auto`` the first (by priority) whose
+    probe claims the settings (the local queue claims any)."""
     known = registry(pm.hook.abaco_queues(), "queue")
+    if settings.queue == "auto":
+        for info in sorted(known.values(), key=lambda i: (i.priority, i.name)):
+            if info.probe is not None and info.probe(settings):
+                return info
+        raise ConfigError(f"no queue claims these settings; installed: {', '.join(sorted(known)) or 'none'}")
     try:
         return known[settings.queue]
     except KeyError:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .interfaces import AuthMethod, ContainerBackend, Queue, Store
+    from .interfaces import AuthMethod, CommandChannel, ContainerBackend, Queue, Store
     from .settings import Settings
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Mount",
     "QueueInfo",
     "RuntimeStats",
+    "SpawnCommand",
     "StoreInfo",
 ]
 
@@ -77,11 +78,51 @@ class StoreInfo:
 
 @dataclass(frozen=True)
 class QueueInfo:
-    """A queue registered by ``abaco_queues``."""
+    """A queue registered by ``abaco_queues``.
+
+    ``commands`` builds the channel that carries the spawner's commands ("start a worker
+    for this actor") to the processes that run workers; without one, commands stay in the
+    process that sends them (the embedded mode). With ``ABACO_QUEUE=auto`` (the default) the
+    first queue, by ``priority``, whose ``probe`` answers true for the settings is chosen.
+    """
 
     name: str
     factory: Callable[[Settings], Queue]
     description: str = ""
+    commands: Callable[[Settings], CommandChannel] | None = None
+    probe: Callable[[Settings], bool] | None = None
+    priority: int = 100
+
+
+@dataclass(frozen=True)
+class SpawnCommand:
+    """A "start a worker for this actor" command (spec §7.3): the worker record exists, ``REQUESTED``."""
+
+    tenant: str
+    actor_id: str
+    worker_id: str
+    revision: int
+    #: once the new worker is READY, ask the actor's other workers to stop (spec §7.9)
+    stop_existing: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "actor_id": self.actor_id,
+            "worker_id": self.worker_id,
+            "revision": self.revision,
+            "stop_existing": self.stop_existing,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpawnCommand:
+        return cls(
+            tenant=str(data["tenant"]),
+            actor_id=str(data["actor_id"]),
+            worker_id=str(data["worker_id"]),
+            revision=int(data["revision"]),
+            stop_existing=bool(data.get("stop_existing", False)),
+        )
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,8 @@ class Settings:
     data_dir: str = field(default_factory=_default_data_dir)
     backend: str = "auto"
     database_url: str | None = None
-    queue: str = "local"
+    #: ``auto``: the cluster queue when its plugin finds its settings (``ABACO_REDIS_URL``), else ``local``
+    queue: str = "auto"
     tenant: str = "local"
     user: str = "local"
     api_server: str | None = None
@@ -148,6 +149,14 @@ class Settings:
     accept_nonce: bool = True
     #: ``use_container_uid`` is a restricted field (spec §3.5, Q10)
     use_tas_uid: bool = False
+    #: seconds between two heartbeats of a worker (its ``last_health_check_time``)
+    heartbeat_interval: float = 5.0
+    #: a worker whose last heartbeat is older than this is declared dead (spec §7.7)
+    worker_dead_after: float = 30.0
+    #: a worker record not READY this long after it was requested is removed
+    spawn_timeout: float = 300.0
+    #: seconds between two health passes (scheduler) and orphan sweeps (worker hosts)
+    health_interval: float = 10.0
     plugin: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -182,6 +191,11 @@ class Settings:
             raise ConfigError(f"ABACO_PORT must be a TCP port, not {self.port}")
         if not self.host_queues:
             raise ConfigError("ABACO_HOST_QUEUES must name at least one queue")
+        if self.heartbeat_interval <= 0 or self.worker_dead_after <= 2 * self.heartbeat_interval:
+            raise ConfigError(
+                "ABACO_WORKER_DEAD_AFTER must be more than twice ABACO_HEARTBEAT_INTERVAL (and that positive), "
+                f"not {self.worker_dead_after} and {self.heartbeat_interval}"
+            )
         return self
 
 

@@ -37,6 +37,7 @@ from abaco_core import (
     StoreInfo,
     Worker,
     WorkerNotFound,
+    WorkerStatus,
     hookimpl,
 )
 
@@ -174,7 +175,11 @@ class MemoryStore:
             )
 
     def update_execution(
-        self, execution: Execution, *, expected: Iterable[ExecutionStatus] | None = None
+        self,
+        execution: Execution,
+        *,
+        expected: Iterable[ExecutionStatus] | None = None,
+        expected_worker: str | None = None,
     ) -> bool:
         with self._lock:
             key = (execution.tenant, execution.actor_id, execution.id)
@@ -182,6 +187,8 @@ class MemoryStore:
             if current is None:
                 return False
             if expected is not None and current.status not in set(expected):
+                return False
+            if expected_worker is not None and current.worker_id != expected_worker:
                 return False
             self.executions[key] = copy.deepcopy(execution)
             return True
@@ -275,12 +282,15 @@ class MemoryStore:
                 if (tenant is None or t == tenant) and (actor_id is None or a == actor_id)
             ]
 
-    def save_worker(self, worker: Worker) -> None:
+    def save_worker(self, worker: Worker, *, expected: Iterable[WorkerStatus] | None = None) -> bool:
         with self._lock:
             key = (worker.tenant, worker.actor_id, worker.id)
             if key not in self.workers:
                 raise WorkerNotFound("Worker not found.")
+            if expected is not None and self.workers[key].status not in set(expected):
+                return False
             self.workers[key] = copy.deepcopy(worker)
+            return True
 
     def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None:
         with self._lock:

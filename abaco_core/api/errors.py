@@ -11,12 +11,16 @@ from sanic.response import HTTPResponse
 from ..errors import AbacoError, AuthenticationFailed
 from .envelope import error
 
-__all__ = ["NOT_AN_ENDPOINT", "WRONG_METHOD", "handle_exception"]
+__all__ = ["NOT_AN_ENDPOINT", "UNAVAILABLE_HINT", "WRONG_METHOD", "handle_exception"]
 
 log = logging.getLogger(__name__)
 
 WRONG_METHOD = "Invalid request: the API endpoint does not exist or the provided HTTP method is not allowed."
 NOT_AN_ENDPOINT = "Invalid request: the requested URL is not an Abaco endpoint."
+UNAVAILABLE_HINT = (
+    "The request was not carried out; retry it once the service is back "
+    "(operators: check that the service named here runs and is reachable)."
+)
 
 
 def handle_exception(request: Request, exc: Exception) -> HTTPResponse:
@@ -24,6 +28,8 @@ def handle_exception(request: Request, exc: Exception) -> HTTPResponse:
     if isinstance(exc, AbacoError):
         if exc.status >= 500:
             log.error("%s %s: %s", request.method, request.path, exc)
+        if exc.status == 503:
+            return error(version, f"{exc.message.rstrip('. ')}. {UNAVAILABLE_HINT}", 503)
         response = error(version, exc.message, exc.status)
         if isinstance(exc, AuthenticationFailed):
             response.headers["WWW-Authenticate"] = exc.challenge

@@ -167,6 +167,12 @@ class LocalQueue:
             self._wake_all()
             return cur.rowcount
 
+    def consumers(self) -> set[str]:
+        """The consumers holding at least one reservation."""
+        with self._lock:
+            rows = self._run("SELECT DISTINCT consumer FROM inbox WHERE consumer IS NOT NULL").fetchall()
+        return {str(row[0]) for row in rows}
+
     def ping(self) -> None:
         with self._lock:
             self._run("SELECT 1")
@@ -197,4 +203,12 @@ def abaco_queues() -> list[QueueInfo]:
             synchronous=settings.get("local_queue_synchronous", "FULL"),
         )
 
-    return [QueueInfo("local", factory, "durable per-actor inboxes in a SQLite file (embedded mode)")]
+    return [
+        QueueInfo(
+            "local",
+            factory,
+            "durable per-actor inboxes in a SQLite file (embedded mode)",
+            probe=lambda _settings: True,
+            priority=1000,
+        )
+    ]

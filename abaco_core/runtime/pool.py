@@ -1,7 +1,11 @@
 """The workers of this process and the spawner that starts them (spec §7.2–7.3).
 
-Workers here are threads of the embedded process; a container run is already isolated, so
-nothing forks per execution (DESIGN.md, decision 4).
+Workers are threads of the process that accepted their spawner command (``abaco up``, or an
+``abaco worker``); a container run is already isolated, so nothing forks per execution
+(DESIGN.md, decision 4). Any process may *request* a worker: it writes the ``REQUESTED``
+record and sends a :class:`~abaco_core.records.SpawnCommand` on the platform's command
+channel. Any process may ask a worker to *stop*: through the worker's record, which its own
+process reads at every heartbeat.
 """
 
 from __future__ import annotations
@@ -11,13 +15,13 @@ import os
 import shutil
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ..errors import AbacoError, ActorNotFound, WorkerNotFound
 from ..ids import new_id
 from ..models import Actor, ActorStatus, Worker, WorkerStatus
-from .worker import WorkerThread
+from ..records import SpawnCommand
+from .worker import LIVE_STATUSES, WorkerThread
 
 if TYPE_CHECKING:
     from ..platform import Platform
@@ -32,8 +36,9 @@ class WorkerPool:
         self.p = platform
         self._threads: dict[str, WorkerThread] = {}
         self._lock = threading.Lock()
-        self._spawner = ThreadPoolExecutor(max_workers=4, thread_name_prefix="spawner")
         self._closing = False
+        self._heartbeats: threading.Thread | None = None
+        self._beating = threading.Event()
 
     # -- requesting workers ------------------------------------------------------------------
 
@@ -46,6 +51,7 @@ class WorkerPool:
     ) -> bool:
         if self._closing or actor.status in (ActorStatus.ERROR, ActorStatus.SHUTTING_DOWN):
             return False
+        commands = self.p.commands
         worker = Worker(
             tenant=actor.tenant,
             actor_id=actor.id,
@@ -53,26 +59,59 @@ class WorkerPool:
             status=WorkerStatus.REQUESTED,
             image=actor.image,
             revision=actor.revision,
-            location=self.p.backend.location,
-            host_id=self.p.settings.host_id,
-            host_ip=self.p.settings.host_ip,
+            # which host runs it is known once a spawner accepts the command
+            location="" if commands.distributed else self._location(),
+            host_id="" if commands.distributed else self.p.settings.host_id,
+            host_ip="" if commands.distributed else self.p.settings.host_ip,
             create_time=self.p.clock(),
         )
         worker = worker.replace(ch_name=f"worker_{worker.id}")
         if not self.p.store.add_worker(worker, max_workers=max_workers):
             return False
-        self._spawner.submit(self._spawn, worker, stop_existing)
+        command = SpawnCommand(actor.tenant, actor.id, worker.id, actor.revision, stop_existing)
+        try:
+            commands.send(actor.queue, command)
+        except AbacoError:
+            self._delete_record(worker)  # nobody will start it: the next request may
+            raise
         return True
 
-    def _spawn(self, worker: Worker, stop_existing: bool = False) -> None:
+    def _location(self) -> str:
+        return self.p.backend.location if self.p.backend is not None else ""
+
+    def handle_command(self, command: SpawnCommand) -> None:
+        """Start the worker a command asks for, in this process (spec §7.3). While this
+        process runs ``ABACO_MAX_WORKERS_PER_HOST`` workers it waits, so the command's
+        consumer takes no more commands meanwhile."""
+        while not self._closing:
+            with self._lock:
+                if len(self._threads) < self.p.settings.max_workers_per_host:
+                    break
+            self._beating.wait(1.0)
         try:
-            self._spawn_worker(worker, stop_existing)
+            worker = self.p.store.get_worker(command.tenant, command.actor_id, command.worker_id)
+        except WorkerNotFound:
+            return  # stopped (or expired) before it started
+        except AbacoError as exc:
+            log.error("spawner: cannot read worker %s: %s", command.worker_id, exc)
+            return
+        if worker.status != WorkerStatus.REQUESTED:
+            if worker.status not in LIVE_STATUSES:
+                self._delete_record(worker)
+            return
+        worker = worker.replace(
+            location=self._location(), host_id=self.p.settings.host_id, host_ip=self.p.settings.host_ip
+        )
+        try:
+            self._spawn_worker(worker, command.stop_existing)
         except Exception:  # never leave a record without a thread behind
             log.exception("could not start worker %s of actor %s", worker.id, worker.actor_id)
             self._delete_record(worker)
 
     def _spawn_worker(self, worker: Worker, stop_existing: bool) -> None:
         store = self.p.store
+        if self._closing or self.p.backend is None:
+            return  # the record stays REQUESTED; the health pass removes it
         try:
             actor = store.get_actor(worker.tenant, worker.actor_id)
         except ActorNotFound:
@@ -82,11 +121,12 @@ class WorkerPool:
             self._delete_record(worker)
             return
         try:
-            worker = self._save(worker.replace(status=WorkerStatus.SPAWNER_SETUP))
-            worker = self._save(worker.replace(status=WorkerStatus.PULLING_IMAGE))
+            worker = self._save(worker, WorkerStatus.SPAWNER_SETUP)
+            worker = self._save(worker, WorkerStatus.PULLING_IMAGE)
             self.p.backend.ensure_image(actor.image)
-            worker = self._save(worker.replace(status=WorkerStatus.CREATING_CONTAINER))
-        except WorkerNotFound:
+            worker = self._save(worker, WorkerStatus.CREATING_CONTAINER)
+        except (WorkerNotFound, _StopRequested):
+            self._delete_record(worker)
             return
         except AbacoError as exc:
             self._delete_record(worker)
@@ -94,7 +134,13 @@ class WorkerPool:
                 actor, f"Spawner got an exception from call to start_worker. Exception: {exc}"
             )
             return
-        worker = self._save(worker.replace(status=WorkerStatus.READY, cid=f"thread:{worker.id}"))
+        try:
+            worker = self._save(
+                worker, WorkerStatus.READY, cid=f"thread:{worker.id}", last_health_check_time=self.p.clock()
+            )
+        except (WorkerNotFound, _StopRequested):
+            self._delete_record(worker)
+            return
         self.p.set_actor_ready(actor)
         thread = WorkerThread(self.p, worker)
         with self._lock:
@@ -108,9 +154,12 @@ class WorkerPool:
                 if other.id != worker.id:
                     self.stop_worker(other)
 
-    def _save(self, worker: Worker) -> Worker:
-        self.p.store.save_worker(worker)
-        return worker
+    def _save(self, worker: Worker, status: WorkerStatus, **changes: object) -> Worker:
+        """One step of the spawn; a stop requested meanwhile (through the record) ends it."""
+        updated = worker.replace(status=status, **changes)
+        if not self.p.store.save_worker(updated, expected=[worker.status]):
+            raise _StopRequested(worker.id)
+        return updated
 
     def _delete_record(self, worker: Worker) -> None:
         try:
@@ -121,11 +170,23 @@ class WorkerPool:
     # -- stopping ------------------------------------------------------------------------------
 
     def stop_worker(self, worker: Worker, *, halt: bool = False) -> None:
-        """Ask a worker to stop after its current execution (``halt``: stop that container too)."""
+        """Ask a worker to stop after its current execution (``halt``: stop that container too).
+
+        A worker of another process is asked through its record (``SHUTDOWN_REQUESTED``),
+        which that process reads at the worker's next heartbeat; a worker not started yet
+        loses its record, so no spawner starts it."""
         with self._lock:
             thread = self._threads.get(worker.id)
         if thread is None:
-            self._delete_record(worker)
+            if worker.status == WorkerStatus.REQUESTED:
+                self._delete_record(worker)
+                return
+            try:
+                self.p.store.save_worker(
+                    worker.replace(status=WorkerStatus.SHUTDOWN_REQUESTED), expected=LIVE_STATUSES
+                )
+            except WorkerNotFound:
+                pass
             return
         try:
             self.p.store.save_worker(worker.replace(status=WorkerStatus.SHUTDOWN_REQUESTED))
@@ -171,15 +232,32 @@ class WorkerPool:
         with self._lock:
             return [t.worker for t in self._threads.values()]
 
+    def start_heartbeats(self) -> None:
+        """Every ``ABACO_HEARTBEAT_INTERVAL`` seconds each worker of this process records that
+        it lives, and learns whether it was asked to stop (spec §7.7)."""
+        if self._heartbeats is None:
+            self._heartbeats = threading.Thread(target=self._heartbeat_loop, name="heartbeats", daemon=True)
+            self._heartbeats.start()
+
+    def _heartbeat_loop(self) -> None:
+        while not self._beating.wait(self.p.settings.heartbeat_interval):
+            with self._lock:
+                threads = list(self._threads.values())
+            for thread in threads:
+                try:
+                    thread.heartbeat()
+                except AbacoError as exc:
+                    log.warning("heartbeat of worker %s failed: %s", thread.worker.id, exc)
+
     def shutdown(self, grace: float) -> None:
         """Stop every worker: running executions get ``grace`` seconds to finish, then their
         containers are stopped and their messages go back to the queue to run again."""
         with self._lock:
             self._closing = True
             threads = list(self._threads.values())
+        self._beating.set()
         for thread in threads:
             thread.request_stop()
-        self._spawner.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + grace
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -188,3 +266,7 @@ class WorkerPool:
                 thread.runner.interrupt()
         for thread in threads:
             thread.join(self.p.settings.stop_grace + 5)
+
+
+class _StopRequested(Exception):
+    """The worker being spawned was asked to stop (its record changed meanwhile)."""

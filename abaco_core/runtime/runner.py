@@ -38,6 +38,7 @@ class Outcome(StrEnum):
     IMAGE_MISSING = "IMAGE_MISSING"  # the actor's image is gone; the execution is ERROR
     INTERRUPTED = "INTERRUPTED"  # the platform stopped mid-run; the execution is queued again
     RETRY = "RETRY"  # a failed attempt with retries left; the execution is queued again
+    LOST = "LOST"  # the execution is no longer this worker's (declared dead, taken over, ended)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,10 @@ class ExecutionRunner:
         self.results: ResultsSocket | None = None
 
     # -- control from other threads ---------------------------------------------------------
+
+    @property
+    def halting(self) -> bool:
+        return self._halted.is_set()
 
     def halt(self) -> None:
         """Stop the container, in the background; the execution still ends ``COMPLETE``
@@ -176,7 +181,13 @@ class ExecutionRunner:
             start_time=clock(),
             worker_id=self.worker.id,
         )
-        store.update_execution(running, expected=[ExecutionStatus.SUBMITTED])
+        if not store.update_execution(running, expected=[ExecutionStatus.SUBMITTED]):
+            # someone else changed it since it was read: it is not ours to run any more
+            self._stop_container()
+            self._exited.set()
+            self._close_channels()
+            self._remove()
+            return RunResult(Outcome.LOST, self.execution, "the execution changed before it started")
         self.execution = running
         self.p.pm.hook.abaco_execution_started(execution=running, container=self.ref)
         if self._interrupted.is_set() or self._halted.is_set():
@@ -200,7 +211,8 @@ class ExecutionRunner:
             requeued = self.execution.replace(
                 status=ExecutionStatus.SUBMITTED, start_time=None, worker_id=None
             )
-            store.update_execution(requeued, expected=[ExecutionStatus.RUNNING])
+            if not self._write(requeued):
+                return RunResult(Outcome.LOST, self.execution, "the execution changed while it ran")
             return RunResult(Outcome.INTERRUPTED, requeued, "platform shut down during the execution")
 
         logs = cap_logs(raw_logs.decode("utf-8", errors="replace"), self.p.settings.max_log_length)
@@ -215,7 +227,9 @@ class ExecutionRunner:
         if failed_exit:
             # retries used up: it ran, so it is COMPLETE, and its message stays for a redrive
             finished = finished.replace(dead_lettered=True)
-        store.update_execution(finished, expected=[ExecutionStatus.RUNNING])
+        if not self._write(finished):
+            self._remove()
+            return RunResult(Outcome.LOST, self.execution, "the execution changed while it ran")
         self.execution = finished
         self.p.signals.notify(finished.id)
         if not finished.dead_lettered:
@@ -335,7 +349,8 @@ class ExecutionRunner:
             attempts=attempts,
             dead_lettered=True,
         )
-        self.p.store.update_execution(failed, expected=[ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING])
+        if not self._write(failed):
+            return RunResult(Outcome.LOST, self.execution, reason)
         self.execution = failed
         self.p.signals.notify(failed.id)
         return RunResult(outcome, failed, reason)
@@ -349,9 +364,21 @@ class ExecutionRunner:
         again = self.execution.replace(
             status=ExecutionStatus.SUBMITTED, status_message=note, start_time=None, attempts=attempts
         )
-        self.p.store.update_execution(again, expected=[ExecutionStatus.SUBMITTED, ExecutionStatus.RUNNING])
+        if not self._write(again):
+            return RunResult(Outcome.LOST, self.execution, reason)
         self.execution = again
         return RunResult(outcome, again, reason)
+
+    def _write(self, updated: Execution) -> bool:
+        """Compare-and-set from the status this run knows: ``SUBMITTED`` before the container
+        started, ``RUNNING`` *by this worker* after. ``False``: the execution is not this
+        worker's any more (it was declared dead and the run went to another worker, or the
+        actor was deleted), and nothing was written."""
+        if self.execution.status == ExecutionStatus.RUNNING:
+            return self.p.store.update_execution(
+                updated, expected=[ExecutionStatus.RUNNING], expected_worker=self.worker.id
+            )
+        return self.p.store.update_execution(updated, expected=[ExecutionStatus.SUBMITTED])
 
     def _remove(self) -> None:
         """Remove the container in the background: the worker takes its next message at once."""

@@ -21,6 +21,17 @@ log = logging.getLogger(__name__)
 #: consecutive container-start failures after which the actor goes to ERROR (spec §7.4)
 MAX_START_FAILURES = 5
 
+#: the statuses a worker writes over; any other one (a stop request) wins over its writes
+LIVE_STATUSES = (
+    WorkerStatus.REQUESTED,
+    WorkerStatus.SPAWNER_SETUP,
+    WorkerStatus.PULLING_IMAGE,
+    WorkerStatus.CREATING_CONTAINER,
+    WorkerStatus.UPDATING_STORE,
+    WorkerStatus.READY,
+    WorkerStatus.BUSY,
+)
+
 
 class WorkerThread(threading.Thread):
     """Takes the actor's messages in order, one at a time, acknowledging each only after its
@@ -34,6 +45,7 @@ class WorkerThread(threading.Thread):
         self.runner: ExecutionRunner | None = None
         self._held: Delivery | None = None
         self._start_failures = 0
+        self._record_lock = threading.Lock()
 
     @property
     def consumer(self) -> str:
@@ -42,12 +54,45 @@ class WorkerThread(threading.Thread):
     def request_stop(self) -> None:
         self.stop_requested.set()
 
-    def _set_status(self, status: WorkerStatus, **changes: object) -> None:
-        self.worker = self.worker.replace(status=status, **changes)
+    def _set_status(self, status: WorkerStatus, **changes: object) -> bool:
+        """Whether it was written; ``False`` means the worker is to stop."""
         try:
-            self.p.store.save_worker(self.worker)
+            return self._write(status=status, **changes)
         except WorkerNotFound:
-            self.stop_requested.set()
+            return False
+
+    def _write(self, **changes: object) -> bool:
+        """Write this worker's record unless a stop was requested through it (by any
+        process: its status is no longer a live one) or it was deleted; then stop."""
+        with self._record_lock:
+            updated = self.worker.replace(**changes)
+            try:
+                written = self.p.store.save_worker(updated, expected=LIVE_STATUSES)
+            except WorkerNotFound:
+                self.stop_requested.set()
+                raise
+            if written:
+                self.worker = updated
+            else:
+                self.stop_requested.set()
+            return written
+
+    def heartbeat(self) -> None:
+        """Record that this worker lives (spec §7.7, ``last_health_check_time``), and learn
+        through the same write whether another process asked it to stop. A deleted record
+        means the worker was declared dead or its actor deleted: its run is stopped at once,
+        it is not its to finish."""
+        try:
+            self._write(last_health_check_time=self.p.clock())
+        except WorkerNotFound:
+            runner = self.runner
+            if runner is not None:
+                log.warning("worker %s: its record is gone; stopping its run", self.worker.id)
+                threading.Thread(target=runner.interrupt, name="interrupt", daemon=True).start()
+            return
+        runner = self.runner
+        if runner is not None and not runner.halting and self.p.commands.halt_requested(runner.execution.id):
+            runner.halt()  # asked through another process (DELETE of the execution)
 
     def run(self) -> None:
         try:
@@ -57,7 +102,7 @@ class WorkerThread(threading.Thread):
             self._give_back()
             try:
                 self._set_status(WorkerStatus.ERROR)
-            except AbacoError:
+            except AbacoError:  # WorkerNotFound too
                 pass
         finally:
             self.p.pool.worker_exited(self)
@@ -96,6 +141,13 @@ class WorkerThread(threading.Thread):
             if not keep_going:
                 return
 
+    def _worker_exists(self, worker_id: str) -> bool:
+        try:
+            self.p.store.get_worker(self.worker.tenant, self.worker.actor_id, worker_id)
+        except WorkerNotFound:
+            return False
+        return True
+
     def _settle(self, delivery: Delivery, *, ack: bool) -> None:
         if ack:
             self.p.queue.ack(delivery)
@@ -128,9 +180,15 @@ class WorkerThread(threading.Thread):
             self._settle(delivery, ack=True)
             return True
         if execution.status == ExecutionStatus.RUNNING:
-            # interrupted by a crash of the previous process: run it again
-            execution = execution.replace(status=ExecutionStatus.SUBMITTED, worker_id=None, start_time=None)
-            store.update_execution(execution, expected=[ExecutionStatus.RUNNING])
+            if execution.worker_id and self._worker_exists(execution.worker_id):
+                # a live worker runs it (a duplicate delivery): that run is the one
+                log.warning("execution %s already runs on worker %s", execution.id, execution.worker_id)
+                self._settle(delivery, ack=True)
+                return True
+            # its worker died mid-run: retried per the actor's policy, or ended ERROR
+            execution = self.p.lose_execution(
+                execution, f"worker {execution.worker_id} stopped during the execution"
+            )
         if execution.status != ExecutionStatus.SUBMITTED:
             self._settle(delivery, ack=True)  # already final (e.g. purged and marked ERROR)
             return True
@@ -143,8 +201,11 @@ class WorkerThread(threading.Thread):
             self._settle(delivery, ack=True)
             return True
 
-        if self.worker.status != WorkerStatus.BUSY:
-            self._set_status(WorkerStatus.BUSY)
+        # a worker draining a backlog stays BUSY (one write less per execution); the write,
+        # when there is one, also tells whether another process asked it to stop
+        if self.worker.status != WorkerStatus.BUSY and not self._set_status(WorkerStatus.BUSY):
+            self._settle(delivery, ack=False)  # asked to stop meanwhile: the next worker runs it
+            return False
         self.runner = ExecutionRunner(self.p, actor, execution, message, self.worker)
         try:
             result = self.runner.run()
@@ -153,6 +214,11 @@ class WorkerThread(threading.Thread):
         if result.outcome is Outcome.INTERRUPTED:
             self._settle(delivery, ack=False)
             return False
+        if result.outcome is Outcome.LOST:
+            # not ours any more; whoever owns it now holds its message (a stale release is a no-op)
+            log.warning("worker %s gave up execution %s: %s", self.worker.id, execution.id, result.reason)
+            self._settle(delivery, ack=False)
+            return not self.stop_requested.is_set()
         if result.outcome is Outcome.IMAGE_MISSING:
             self._settle(delivery, ack=False)  # first in line again once the actor is repaired
             self.p.set_actor_error(actor, result.reason)

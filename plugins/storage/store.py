@@ -34,7 +34,7 @@ from abaco_core.errors import (
     InvalidRequest,
     WorkerNotFound,
 )
-from abaco_core.models import Actor, Execution, ExecutionStatus, Message, Worker
+from abaco_core.models import Actor, Execution, ExecutionStatus, Message, Worker, WorkerStatus
 from abaco_core.records import ExecutionTotals
 
 from . import migrations
@@ -431,7 +431,11 @@ class PeeweeStore(ObjectsMixin, SearchMixin):
 
     @_edge()
     def update_execution(
-        self, execution: Execution, *, expected: Iterable[ExecutionStatus] | None = None
+        self,
+        execution: Execution,
+        *,
+        expected: Iterable[ExecutionStatus] | None = None,
+        expected_worker: str | None = None,
     ) -> bool:
         values = EXECUTIONS.column_values(execution)
         params = [*values[_KEYS:], EXECUTIONS.doc(execution), *values[:_KEYS]]
@@ -442,6 +446,9 @@ class PeeweeStore(ObjectsMixin, SearchMixin):
                 return False
             sql += f' AND "status" IN ({self._sql.marks(len(wanted))})'
             params.extend(wanted)
+        if expected_worker is not None:
+            sql += f' AND "worker_id" = {self._sql.param}'
+            params.append(expected_worker)
         return self._exec(sql, params).rowcount > 0
 
     @_edge(retry=True)
@@ -575,14 +582,22 @@ class PeeweeStore(ObjectsMixin, SearchMixin):
         return [WORKERS.load(row[:-1], row[-1]) for row in self._exec(sql, params).fetchall()]
 
     @_edge()
-    def save_worker(self, worker: Worker) -> None:
+    def save_worker(self, worker: Worker, *, expected: Iterable[WorkerStatus] | None = None) -> bool:
         values = WORKERS.column_values(worker)
-        cursor = self._exec(
-            self._sql.worker_update,
-            (values[3], WORKERS.doc(worker), worker.tenant, worker.actor_id, worker.id),
-        )
-        if cursor.rowcount == 0:
+        sql = self._sql.worker_update
+        params: list[Any] = [values[3], WORKERS.doc(worker), worker.tenant, worker.actor_id, worker.id]
+        if expected is not None:
+            wanted = sorted({WorkerStatus(s).value for s in expected})
+            if wanted:
+                sql += f' AND "status" IN ({self._sql.marks(len(wanted))})'
+                params.extend(wanted)
+            else:
+                sql += " AND 1 = 0"
+        if self._exec(sql, params).rowcount > 0:
+            return True
+        if self._exec(self._sql.worker_get, (worker.tenant, worker.actor_id, worker.id)).fetchone() is None:
             raise WorkerNotFound(f"no worker {worker.id!r} of actor {worker.actor_id!r}")
+        return False
 
     @_edge()
     def delete_worker(self, tenant: str, actor_id: str, worker_id: str) -> None:

@@ -72,14 +72,34 @@ def test_plugin_registers_the_queue_and_its_settings(monkeypatch: pytest.MonkeyP
         q.close()
 
 
-def test_plugin_default_url() -> None:
-    pm = build_plugin_manager()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ABACO_REDIS")}
+def _settings_without_redis_env(**overrides: object):
     from abaco_core.settings import load_settings
 
+    pm = build_plugin_manager()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ABACO_REDIS", "ABACO_QUEUE"))}
     specs = [s for group in pm.hook.abaco_settings() for s in group or ()]
-    settings = load_settings(environ=env, plugin_specs=specs)
-    assert settings.get("redis_url") == "redis://127.0.0.1:6379/0"
+    return pm, load_settings(environ=env, plugin_specs=specs, overrides=overrides)
+
+
+def test_plugin_default_url() -> None:
+    pm, settings = _settings_without_redis_env(queue="redis")
+    assert settings.get("redis_url") == ""  # unset: the queue uses the default URL
+    q = choose_queue(pm, settings).factory(settings)
+    try:
+        assert q.url == "redis://127.0.0.1:6379/0"
+    finally:
+        q.close()
+
+
+def test_redis_url_chooses_the_cluster_queue() -> None:
+    pm, settings = _settings_without_redis_env()
+    assert settings.queue == "auto" and choose_queue(pm, settings).name == "local"
+    pm, settings = _settings_without_redis_env(redis_url="redis://10.1.2.3:6380/4")
+    chosen = choose_queue(pm, settings)
+    assert chosen.name == "rq" and chosen.commands is not None
+    # an explicit choice wins over the URL
+    pm, settings = _settings_without_redis_env(redis_url="redis://10.1.2.3:6380/4", queue="redis")
+    assert choose_queue(pm, settings).name == "redis"
 
 
 def test_plugin_module_is_cheap_to_import() -> None:

@@ -361,6 +361,26 @@ def test_update_execution_compare_and_set(store):
     assert store.get_execution("dev", "a1", "cas").status is S.ERROR
 
 
+def test_update_execution_compare_and_set_on_the_worker(store):
+    """A worker declared dead cannot finish a run another worker took over."""
+    ex = execution(execution_id="owned")
+    store.create_execution(ex, message(ex))
+    first = ex.replace(status=S.RUNNING, worker_id="w1", start_time=T0)
+    assert store.update_execution(first, expected=[S.SUBMITTED]) is True
+    # w1 is declared dead: its run goes back to the queue, and w2 takes it over
+    again = first.replace(status=S.SUBMITTED, start_time=None)
+    assert store.update_execution(again, expected=[S.RUNNING], expected_worker="w1") is True
+    second = again.replace(status=S.RUNNING, worker_id="w2", start_time=T0)
+    assert store.update_execution(second, expected=[S.SUBMITTED]) is True
+    # the status matches what w1 expects, the worker does not: w1's result is refused
+    late = first.replace(status=S.COMPLETE, exit_code=0)
+    assert store.update_execution(late, expected=[S.RUNNING], expected_worker="w1") is False
+    assert store.get_execution("dev", "a1", "owned") == second
+    done = second.replace(status=S.COMPLETE, exit_code=0)
+    assert store.update_execution(done, expected=[S.RUNNING], expected_worker="w2") is True
+    assert store.get_execution("dev", "a1", "owned") == done
+
+
 def test_update_missing_execution_writes_nothing(store):
     assert store.update_execution(execution(execution_id="ghost")) is False
     assert store.update_execution(execution(execution_id="ghost"), expected=[S.SUBMITTED]) is False
@@ -602,6 +622,24 @@ def test_save_worker(store):
     busy = original.replace(status=WorkerStatus.BUSY, cid="abc", last_execution_time=T0)
     store.save_worker(busy)
     assert store.get_worker("dev", "a1", "w1") == busy
+
+
+def test_save_worker_compare_and_set(store):
+    store.create_actor(actor(actor_id="a1"))
+    original = worker(worker_id="w1", status=WorkerStatus.READY)
+    store.add_worker(original)
+    live = [WorkerStatus.READY, WorkerStatus.BUSY]
+    busy = original.replace(status=WorkerStatus.BUSY)
+    assert store.save_worker(busy, expected=live) is True
+    # a stop request wins over the worker's own later writes
+    stopping = busy.replace(status=WorkerStatus.SHUTDOWN_REQUESTED)
+    assert store.save_worker(stopping, expected=live) is True
+    assert store.save_worker(busy.replace(status=WorkerStatus.READY), expected=live) is False
+    assert store.get_worker("dev", "a1", "w1") == stopping
+    assert store.save_worker(busy, expected=[]) is False
+    store.delete_worker("dev", "a1", "w1")
+    with pytest.raises(WorkerNotFound):
+        store.save_worker(busy, expected=live)
 
 
 def test_save_deleted_worker(store):
