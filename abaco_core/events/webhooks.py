@@ -58,7 +58,9 @@ def verify(
         age = abs((time.time() if now is None else now) - int(timestamp))
     except ValueError:
         return False
-    return age <= tolerance and hmac.compare_digest(signature(secret, timestamp, body), header)
+    expected = signature(secret, timestamp, body).encode()
+    # bytes: a header with non-ASCII characters is a mismatch, not a TypeError
+    return age <= tolerance and hmac.compare_digest(expected, header.encode("utf-8", "backslashreplace"))
 
 
 def redact(url: str) -> str:
