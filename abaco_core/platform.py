@@ -609,7 +609,7 @@ class Platform:
         return {
             "backend": self.backend.name,
             "location": self.backend.location,
-            "store": self.settings.resolved_database_url,
+            "store": self.settings.display_database_url,
             "queue": self.queue.name,
         }
 

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
-__all__ = ["SettingSpec", "Settings", "is_loopback", "load_settings", "parse_bool"]
+__all__ = ["SettingSpec", "Settings", "is_loopback", "load_settings", "parse_bool", "redact_url"]
 
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}
@@ -60,6 +61,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def redact_url(url: str) -> str:
+    """A URL fit for messages and logs: the password of its user part and the values of
+    its ``password`` query parameters replaced by ``***`` (what a URL that does not parse
+    could hide, its whole authority and the rest, too)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a malformed port
+    except ValueError:
+        scheme, sep, _rest = url.partition("://")
+        return f"{scheme}://***" if sep else "***"
+    user, at, host = parts.netloc.rpartition("@")
+    head, mark, rest = url.partition("?")
+    if at and ":" in user:
+        head = head.replace(parts.netloc, f"{user.split(':', 1)[0]}:***@{host}", 1)
+    if mark:
+        query, hash_, fragment = rest.partition("#")
+        query = "&".join(
+            f"{item.split('=', 1)[0]}=***" if "password" in item.split("=", 1)[0].lower() else item
+            for item in query.split("&")
+        )
+        rest = query + hash_ + fragment
+    return head + mark + rest
+
+
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return os.path.join(base, "abaco")
@@ -83,7 +108,8 @@ class Settings:
     port: int = 8000
     data_dir: str = field(default_factory=_default_data_dir)
     backend: str = "auto"
-    database_url: str | None = None
+    #: may hold a password: kept out of ``repr``; show :attr:`display_database_url`
+    database_url: str | None = field(default=None, repr=False)
     queue: str = "local"
     tenant: str = "local"
     user: str = "local"
@@ -126,9 +152,9 @@ class Settings:
     worker_idle_timeout: float = 60.0
     #: Fernet key(s) for secret configs, comma-separated: the first encrypts, all decrypt
     #: (rotation). Unset: the embedded mode keeps a generated key in the data dir (docs/api.md)
-    encryption_key: str | None = None
+    encryption_key: str | None = field(default=None, repr=False)
     #: HMAC-SHA256 key signing webhook deliveries (``X-Abaco-Signature``); unset: unsigned
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
     webhook_retry_base: float = 2.0
@@ -148,13 +174,19 @@ class Settings:
     accept_nonce: bool = True
     #: ``use_container_uid`` is a restricted field (spec §3.5, Q10)
     use_tas_uid: bool = False
-    plugin: dict[str, Any] = field(default_factory=dict)
+    #: plugin-declared values (URLs with passwords among them): kept out of ``repr``
+    plugin: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{os.path.join(self.data_dir, 'abaco.db')}"
+
+    @property
+    def display_database_url(self) -> str:
+        """The database URL with its passwords hidden, for messages and logs."""
+        return redact_url(self.resolved_database_url)
 
     @property
     def resolved_api_server(self) -> str:
