@@ -87,6 +87,8 @@ class EventAgent:
                 self.tick()
             except AbacoError as exc:
                 log.warning("events pass failed: %s", exc)
+            except Exception:  # a bug must not end the thread: the next pass tries again
+                log.exception("events pass failed unexpectedly")
 
     def stop(self) -> None:
         self._stop.set()
@@ -126,13 +128,13 @@ class EventAgent:
                 if doc.get("due", 0) > now or not self._lease(tenant, key, now, lease):
                     continue
                 done += 1
-                if self._pool is None:
-                    self._deliver_webhook(tenant, key, doc)
-                    continue
                 with self._lock:
                     self._inflight.add((tenant, key))
+                if self._pool is None:
+                    self._run_webhook(tenant, key, doc)
+                    continue
                 try:
-                    self._pool.submit(self._deliver_webhook, tenant, key, doc)
+                    self._pool.submit(self._run_webhook, tenant, key, doc)
                 except RuntimeError:  # stopping
                     with self._lock:
                         self._inflight.discard((tenant, key))
@@ -208,6 +210,22 @@ class EventAgent:
 
     # -- webhooks -------------------------------------------------------------------------------
 
+    def _run_webhook(self, tenant: str, key: str, doc: dict[str, Any]) -> None:
+        """One webhook attempt, as the pool runs it: an exception nobody expected is logged
+        and counts as a failed attempt, rather than vanishing into the task's future."""
+        try:
+            self._deliver_webhook(tenant, key, doc)
+        except Exception as exc:
+            log.exception("webhook delivery %s failed unexpectedly; it will be retried", key)
+            try:
+                self._attempt_failed(tenant, key, doc, f"internal error: {type(exc).__name__}")
+            except Exception:
+                log.exception("webhook delivery %s: cannot record the failed attempt", key)
+        finally:
+            with self._lock:
+                self._inflight.discard((tenant, key))
+            self._wake.set()
+
     def _deliver_webhook(self, tenant: str, key: str, doc: dict[str, Any]) -> None:
         settings = self.p.settings
         url = str(doc.get("to"))
@@ -228,31 +246,23 @@ class EventAgent:
                     agent=f"abaco/{settings.version}",
                 )
             except WebhookFailed as exc:
-                attempts = int(doc.get("attempts", 0)) + 1
-                if attempts >= settings.webhook_max_attempts:
-                    log.warning(
-                        "webhook %s: attempt %d failed (%s); giving up on delivery %s",
-                        redact(url),
-                        attempts,
-                        exc,
-                        key,
-                    )
-                    self.p.store.delete_object(tenant, DELIVERY, key)
-                    return
-                delay = min(settings.webhook_retry_max, settings.webhook_retry_base * 2 ** (attempts - 1))
-                log.info(
-                    "webhook %s: attempt %d failed (%s); retrying in %.1f s",
-                    redact(url),
-                    attempts,
-                    exc,
-                    delay,
-                )
-                self._retry_later(tenant, key, delay, str(exc))
+                self._attempt_failed(tenant, key, doc, str(exc))
                 return
             self.p.store.delete_object(tenant, DELIVERY, key)
         except AbacoError as exc:
             log.warning("webhook delivery %s: the store failed (%s); it will be retried", key, exc)
-        finally:
-            with self._lock:
-                self._inflight.discard((tenant, key))
-            self._wake.set()
+
+    def _attempt_failed(self, tenant: str, key: str, doc: dict[str, Any], reason: str) -> None:
+        """Retry after the backoff of this attempt, or drop the delivery after the last one."""
+        settings = self.p.settings
+        url = redact(str(doc.get("to")))
+        attempts = int(doc.get("attempts", 0)) + 1
+        if attempts >= settings.webhook_max_attempts:
+            log.warning(
+                "webhook %s: attempt %d failed (%s); giving up on delivery %s", url, attempts, reason, key
+            )
+            self.p.store.delete_object(tenant, DELIVERY, key)
+            return
+        delay = min(settings.webhook_retry_max, settings.webhook_retry_base * 2 ** (attempts - 1))
+        log.info("webhook %s: attempt %d failed (%s); retrying in %.1f s", url, attempts, reason, delay)
+        self._retry_later(tenant, key, delay, reason)

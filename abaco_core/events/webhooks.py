@@ -21,10 +21,14 @@ import time
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from ..errors import InvalidRequest
 
 __all__ = [
     "DELIVERY_HEADER",
+    "INVALID_PORT",
+    "INVALID_URL",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "WebhookFailed",
@@ -64,22 +68,37 @@ def verify(
 
 
 def redact(url: str) -> str:
-    """The URL without its query string and credentials, for logs (a webhook URL may carry a
-    nonce, spec §10.4)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """``scheme://host[:port]`` of a URL, for logs: its path and query may carry a nonce or
+    a token (spec §10.4), its user part a password. Never raises."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<malformed URL>"
+    shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    return f"{shown}/..." if parts.path.strip("/") or parts.query else shown
+
+
+INVALID_URL = "Invalid webhook parameter: the webhook must be an absolute http or https URL."
+INVALID_PORT = "Invalid webhook parameter: the port of the webhook must be a number from 1 to 65535."
 
 
 def check_webhook(url: str) -> None:
-    """A webhook must be an absolute http(s) URL (checked at registration and update)."""
-    from ..errors import InvalidRequest
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        raise InvalidRequest("Invalid webhook parameter: the webhook must be an absolute http or https URL.")
+    """A webhook must be an absolute http(s) URL with a valid port and no whitespace or
+    control characters (checked at registration and update)."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise InvalidRequest(INVALID_URL)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        raise InvalidRequest(INVALID_URL) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequest(INVALID_URL)
+    try:
+        port = parts.port
+    except ValueError:
+        raise InvalidRequest(INVALID_PORT) from None
+    if port == 0:
+        raise InvalidRequest(INVALID_PORT)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -105,15 +124,34 @@ def post(url: str, body: bytes, *, delivery_id: str, secret: str | None, timeout
     }
     if secret:
         headers[SIGNATURE_HEADER] = signature(secret, timestamp, body)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    failure: str | None = None
+    status = 0
     try:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         with _OPENER.open(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
-        raise WebhookFailed(f"HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise WebhookFailed(f"{type(exc).__name__}: {reason}") from None
+        failure = f"HTTP {exc.code}"
+    except Exception as exc:  # any failure of this attempt (BadStatusLine, InvalidURL ...) is one
+        failure = _reason(exc, url)
+    # raised outside the handler: the original exception, which may quote the URL, stays behind
+    if failure is not None:
+        raise WebhookFailed(failure)
     if not 200 <= status < 300:
         raise WebhookFailed(f"HTTP {status}")
     return status
+
+
+def _reason(exc: Exception, url: str) -> str:
+    """What went wrong, for logs and ``last_error``: the exception without any part of the URL
+    beyond its host (the path and query may carry a nonce or a token)."""
+    text = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    hidden = [url]
+    try:
+        parts = urlsplit(url)
+        hidden += [parts.path, parts.query, parts.fragment, parts.netloc.rpartition("@")[0]]
+    except ValueError:
+        hidden += [url.partition("//")[2]]
+    for part in sorted((p for p in hidden if len(p) > 1), key=len, reverse=True):
+        text = text.replace(part, "<redacted>")
+    return text[:300]

@@ -147,9 +147,26 @@ def test_admins_may_link_to_any_actor_of_the_tenant(platform):
     assert register(platform, ADMIN, link=target.id).link == target.id
 
 
-@pytest.mark.parametrize("url", ["ftp://host/x", "not a url", "http://", "/relative/path", "http://h/a b"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://host/x",
+        "not a url",
+        "http://",
+        "/relative/path",
+        "http://h/a b",
+        "http://[::1/x",
+        "http://h/\x01x",
+    ],
+)
 def test_webhooks_must_be_http_urls(platform, url):
     with pytest.raises(InvalidRequest, match="the webhook must be an absolute http or https URL"):
+        register(platform, webhook=url)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:abc/x", "http://127.0.0.1:99999/x", "http://h:0/x"])
+def test_a_webhook_port_must_be_a_tcp_port(platform, url):
+    with pytest.raises(InvalidRequest, match="the port of the webhook must be a number from 1 to 65535"):
         register(platform, webhook=url)
 
 

@@ -1,0 +1,107 @@
+"""The events agent survives what it does not expect (our extension of spec §10.2): an
+exception in a pass or in a webhook task is logged with its traceback and the delivery is
+tried again later; the agent's thread never dies."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from abaco_harness.fakes import FakeBackend, MemoryStore
+
+from abaco_core.builtin.local_queue import LocalQueue
+from abaco_core.events import DELIVERY
+from abaco_core.events import agent as agent_module
+from abaco_core.platform import Platform
+from abaco_core.plugins import build_plugin_manager
+from abaco_core.settings import Settings
+
+T = "t"
+
+
+@pytest.fixture
+def platform(tmp_path):
+    settings = Settings(
+        data_dir=str(tmp_path),
+        init_count=0,
+        cron_interval=0,
+        events_interval=0,
+        webhook_retry_base=60,
+        webhook_max_attempts=3,
+    )
+    p = Platform(
+        settings, build_plugin_manager(), MemoryStore(), LocalQueue(str(tmp_path / "q.db")), FakeBackend()
+    )
+    yield p
+    p.events.stop()
+    p.stop()
+
+
+def store_delivery(p: Platform, key: str = "d1-webhook", attempts: int = 0) -> None:
+    doc = {
+        "tenant": T,
+        "event": {"event_type": "ACTOR_READY", "actor_id": "a1"},
+        "target": "webhook",
+        "to": "http://127.0.0.1:9/hook?x-nonce=LOCAL_n",
+        "source": "a1",
+        "attempts": attempts,
+        "due": 0.0,
+        "lease_owner": "",
+        "lease_until": 0.0,
+        "last_error": "",
+    }
+    p.store.create_object(T, DELIVERY, key, doc)
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def boom(*_args: object, **_kwargs: object) -> bytes:
+    raise RuntimeError("unexpected")
+
+
+def test_an_unexpected_error_in_a_webhook_task_is_logged_and_retried_later(platform, monkeypatch, caplog):
+    monkeypatch.setattr(agent_module, "body_of", boom)
+    store_delivery(platform)
+    platform.events.start(3600)
+    assert platform.events.tick() == 1
+
+    def retried() -> bool:
+        return platform.store.get_object(T, DELIVERY, "d1-webhook")["attempts"] == 1
+
+    wait_for(retried)
+    doc = platform.store.get_object(T, DELIVERY, "d1-webhook")
+    assert doc["due"] > time.time() + 30 and doc["lease_owner"] == "" and doc["lease_until"] == 0.0
+    assert doc["last_error"] == "internal error: RuntimeError"
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+    assert logged and "d1-webhook" in logged[0].getMessage()
+    assert not [r for r in caplog.records if "LOCAL_n" in r.getMessage()]
+
+
+def test_an_unexpected_error_counts_as_an_attempt(platform, monkeypatch):
+    monkeypatch.setattr(agent_module, "body_of", boom)
+    store_delivery(platform, attempts=2)
+    platform.events.tick()  # no pool: inline
+    assert platform.store.list_objects(T, DELIVERY) == []  # the third of three: dropped
+
+
+def test_the_loop_survives_an_unexpected_error(platform, monkeypatch, caplog):
+    calls: list[int] = []
+    real_tick = platform.events.tick
+
+    def flaky_tick() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("unexpected")
+        return real_tick()
+
+    monkeypatch.setattr(platform.events, "tick", flaky_tick)
+    platform.events.start(0.05)
+    wait_for(lambda: len(calls) >= 3)
+    assert platform.events._thread is not None and platform.events._thread.is_alive()
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
