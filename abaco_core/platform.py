@@ -318,7 +318,7 @@ class Platform:
         and ``webhook`` (an http(s) URL)."""
         check_link(self.store, tenant, values.get("link") or "", actor.id if actor else None, who)
         if values.get("webhook"):
-            check_webhook(values["webhook"])
+            check_webhook(values["webhook"], allow_private=self.settings.webhook_private_allowed)
 
     def _apply_identity(self, actor: Actor) -> Actor:
         """``uid``/``gid`` (§8.8) and ``mounts`` (§8.9), computed from the settings at every

@@ -155,11 +155,16 @@ class Settings:
     encryption_key: str | None = field(default=None, repr=False)
     #: HMAC-SHA256 key signing webhook deliveries (``X-Abaco-Signature``); unset: unsigned
     webhook_secret: str | None = field(default=None, repr=False)
+    #: seconds one webhook POST may take in all (connecting, sending, the answer's headers)
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
     webhook_retry_base: float = 2.0
     webhook_retry_max: float = 300.0
     webhook_concurrency: int = 4
+    #: webhooks may target loopback, link-local, private and multicast addresses; unset: only
+    #: with ``none`` authentication (the single-user embedded mode), where every caller is
+    #: the machine's user anyway
+    webhook_allow_private: bool | None = None
     #: how often the events agent looks for due deliveries (it is also woken at once by new
     #: events); 0 disables the agent in this process
     events_interval: float = 1.0
@@ -202,6 +207,12 @@ class Settings:
         if self.auth:
             return [name.lower() for name in self.auth]
         return ["none"] if is_loopback(self.host) else ["token"]
+
+    @property
+    def webhook_private_allowed(self) -> bool:
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
+        return "none" in self.auth_methods
 
     def get(self, name: str, default: Any = None) -> Any:
         """A plugin-declared value by name."""

@@ -6,8 +6,9 @@ run it alone. Each pass lists the pending deliveries oldest first and
 * delivers **link** deliveries itself, in emission order per source actor: an execution of
   the target with the event as its JSON message, whose id derives from the delivery, so a
   redelivery after a crash never runs it twice; a worker is ensured (Q30);
-* hands **webhook** deliveries to a small thread pool (``ABACO_WEBHOOK_CONCURRENCY``), each
-  POST bounded by ``ABACO_WEBHOOK_TIMEOUT``; a failed attempt is retried after
+* hands **webhook** deliveries to a small thread pool (``ABACO_WEBHOOK_CONCURRENCY``), taking
+  one only when a thread is free, each POST bounded by ``ABACO_WEBHOOK_TIMEOUT`` in all
+  (:mod:`.transport`); a failed attempt (any error) is retried after
   ``ABACO_WEBHOOK_RETRY_BASE * 2^(n-1)`` seconds (capped by ``ABACO_WEBHOOK_RETRY_MAX``) up to
   ``ABACO_WEBHOOK_MAX_ATTEMPTS`` attempts, then dropped with a warning.
 
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 _IDS = Hashids(salt="eJa5wZlEX4eWU")
 #: how long a link delivery may take before another agent may take it over (seconds)
 LINK_LEASE = 30.0
+#: a webhook delivery's lease outlasts its POST's deadline (``ABACO_WEBHOOK_TIMEOUT``) by this
+#: much: name resolution, which the deadline cannot interrupt, and scheduling
+WEBHOOK_LEASE_MARGIN = 30.0
 
 
 def link_execution_id(tenant: str, delivery_key: str) -> str:
@@ -70,10 +74,12 @@ class EventAgent:
         """A new delivery was stored: run a pass now rather than at the next interval."""
         self._wake.set()
 
+    @property
+    def _concurrency(self) -> int:
+        return max(1, self.p.settings.webhook_concurrency)
+
     def start(self, interval: float) -> None:
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(1, self.p.settings.webhook_concurrency), thread_name_prefix="webhook"
-        )
+        self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="webhook")
         self._thread = threading.Thread(target=self._loop, args=(interval,), name="events", daemon=True)
         self._thread.start()
 
@@ -122,9 +128,12 @@ class EventAgent:
                     blocked.add(lane)
             elif doc.get("target") == WEBHOOK:
                 with self._lock:
-                    if (tenant, key) in self._inflight:
+                    # a delivery is leased only when a pool thread is free to start it, so its
+                    # lease never runs out while it waits in the pool's queue
+                    full = self._pool is not None and len(self._inflight) >= self._concurrency
+                    if full or (tenant, key) in self._inflight:
                         continue
-                lease = self.p.settings.webhook_timeout + 30.0
+                lease = self.p.settings.webhook_timeout + WEBHOOK_LEASE_MARGIN
                 if doc.get("due", 0) > now or not self._lease(tenant, key, now, lease):
                     continue
                 done += 1
@@ -242,8 +251,9 @@ class EventAgent:
                     body_of(payload),
                     delivery_id=key,
                     secret=settings.webhook_secret,
-                    timeout=settings.webhook_timeout,
+                    deadline=settings.webhook_timeout,
                     agent=f"abaco/{settings.version}",
+                    allow_private=settings.webhook_private_allowed,
                 )
             except WebhookFailed as exc:
                 self._attempt_failed(tenant, key, doc, str(exc))

@@ -18,17 +18,17 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import InvalidRequest
+from .transport import AttemptFailed, Resolver, is_public, resolve, send
 
 __all__ = [
     "DELIVERY_HEADER",
     "INVALID_PORT",
     "INVALID_URL",
+    "NOT_PUBLIC",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "WebhookFailed",
@@ -80,11 +80,17 @@ def redact(url: str) -> str:
 
 INVALID_URL = "Invalid webhook parameter: the webhook must be an absolute http or https URL."
 INVALID_PORT = "Invalid webhook parameter: the port of the webhook must be a number from 1 to 65535."
+NOT_PUBLIC = (
+    "Invalid webhook parameter: this server does not send webhooks to loopback, link-local, private or "
+    "multicast addresses."
+)
 
 
-def check_webhook(url: str) -> None:
+def check_webhook(url: str, *, allow_private: bool = True) -> None:
     """A webhook must be an absolute http(s) URL with a valid port and no whitespace or
-    control characters (checked at registration and update)."""
+    control characters (checked at registration and update). Without ``allow_private``, an
+    address literal or ``localhost`` that is not public is refused here already; other names
+    are checked when they are resolved, at every delivery."""
     if any(c.isspace() or not c.isprintable() for c in url):
         raise InvalidRequest(INVALID_URL)
     try:
@@ -99,26 +105,41 @@ def check_webhook(url: str) -> None:
         raise InvalidRequest(INVALID_PORT) from None
     if port == 0:
         raise InvalidRequest(INVALID_PORT)
+    if not allow_private and _names_no_public_address(parts.hostname):
+        raise InvalidRequest(NOT_PUBLIC)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is a failed attempt: the body is never re-sent elsewhere
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
+def _names_no_public_address(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not is_public(host)
+    except ValueError:  # a name
+        return False
 
 
 def body_of(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
-def post(url: str, body: bytes, *, delivery_id: str, secret: str | None, timeout: float, agent: str) -> int:
-    """POST once; the status on 2xx, else :class:`WebhookFailed` with the reason."""
+def post(
+    url: str,
+    body: bytes,
+    *,
+    delivery_id: str,
+    secret: str | None,
+    deadline: float,
+    agent: str,
+    allow_private: bool,
+    resolver: Resolver = resolve,
+) -> int:
+    """POST once, within ``deadline`` seconds in all; the status on 2xx, else
+    :class:`WebhookFailed` with a reason that shows no part of the URL beyond its host."""
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": agent,
+        "Connection": "close",
         TIMESTAMP_HEADER: timestamp,
         DELIVERY_HEADER: delivery_id,
     }
@@ -127,11 +148,9 @@ def post(url: str, body: bytes, *, delivery_id: str, secret: str | None, timeout
     failure: str | None = None
     status = 0
     try:
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        with _OPENER.open(request, timeout=timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        failure = f"HTTP {exc.code}"
+        status = send(url, body, headers, deadline=deadline, allow_private=allow_private, resolver=resolver)
+    except AttemptFailed as exc:
+        failure = str(exc)
     except Exception as exc:  # any failure of this attempt (BadStatusLine, InvalidURL ...) is one
         failure = _reason(exc, url)
     # raised outside the handler: the original exception, which may quote the URL, stays behind

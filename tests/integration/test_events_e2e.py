@@ -92,6 +92,7 @@ def server(tmp_path):
             "webhook_secret": SECRET,
             "webhook_retry_base": 0.2,
             "webhook_timeout": 5,
+            "webhook_allow_private": True,  # the receivers listen on 127.0.0.1
         }
         s = InProcessAbaco(str(tmp_path / f"data{len(started)}"), backend=backend, **{**defaults, **settings})
         started.append(s.start())

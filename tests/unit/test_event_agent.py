@@ -5,6 +5,7 @@ tried again later; the agent's thread never dies."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import pytest
@@ -105,3 +106,28 @@ def test_the_loop_survives_an_unexpected_error(platform, monkeypatch, caplog):
     wait_for(lambda: len(calls) >= 3)
     assert platform.events._thread is not None and platform.events._thread.is_alive()
     assert [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+
+
+def test_a_webhook_is_leased_only_when_a_pool_thread_is_free(platform, monkeypatch):
+    release = threading.Event()
+    started: list[str] = []
+
+    def slow_post(url: str, body: bytes, **kwargs: object) -> int:
+        started.append(str(kwargs["delivery_id"]))
+        release.wait(10)
+        return 204
+
+    monkeypatch.setattr(agent_module, "post", slow_post)
+    platform.settings.webhook_concurrency = 1
+    store_delivery(platform, "d1-webhook")
+    store_delivery(platform, "d2-webhook")
+    platform.events.start(3600)
+    assert platform.events.tick() == 1
+    wait_for(lambda: started == ["d1-webhook"])
+    first = platform.store.get_object(T, DELIVERY, "d1-webhook")
+    second = platform.store.get_object(T, DELIVERY, "d2-webhook")
+    assert first["lease_until"] > time.time() + platform.settings.webhook_timeout
+    assert second["lease_owner"] == ""  # free for another agent meanwhile
+    release.set()
+    wait_for(lambda: platform.store.list_objects(T, DELIVERY) == [])
+    assert started == ["d1-webhook", "d2-webhook"]

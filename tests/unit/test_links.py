@@ -164,6 +164,23 @@ def test_webhooks_must_be_http_urls(platform, url):
         register(platform, webhook=url)
 
 
+def test_private_webhook_targets_follow_the_setting(tmp_path):
+    settings = Settings(
+        data_dir=str(tmp_path), init_count=0, cron_interval=0, events_interval=0, auth=["token"]
+    )
+    p = Platform(
+        settings, build_plugin_manager(), MemoryStore(), LocalQueue(str(tmp_path / "q.db")), FakeBackend()
+    )
+    try:
+        with pytest.raises(InvalidRequest, match="loopback, link-local, private or multicast"):
+            register(p, webhook="http://169.254.169.254/latest/meta-data")
+        assert register(p, webhook="https://hooks.example/x").webhook == "https://hooks.example/x"
+        settings.webhook_allow_private = True
+        assert register(p, webhook="http://127.0.0.1:9/x").webhook == "http://127.0.0.1:9/x"
+    finally:
+        p.stop()
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:abc/x", "http://127.0.0.1:99999/x", "http://h:0/x"])
 def test_a_webhook_port_must_be_a_tcp_port(platform, url):
     with pytest.raises(InvalidRequest, match="the port of the webhook must be a number from 1 to 65535"):
