@@ -120,12 +120,11 @@ class SecretBox:
             raise InvalidRequest("A secret value must be valid UTF-8 text (it holds an unpaired surrogate).")
         return self._load().encrypt(plaintext.encode()).decode()
 
-    def decrypt(self, token: str, *, name: str = "") -> str:
+    def decrypt(self, token: str, *, name: str = "", what: str = "") -> str:
         """The plaintext of a stored token; a token no configured key opens is a
-        ``ConfigError`` naming the config (never the value)."""
+        ``ConfigError`` naming the config ``name`` (or ``what`` it is), never the value."""
         try:
             return self._load().decrypt(token.encode()).decode()
         except (InvalidToken, ValueError, TypeError):
-            raise ConfigError(
-                f"the secret config {name!r} cannot be decrypted with the configured encryption key(s)"
-            ) from None
+            label = what or f"the secret config {name!r}"
+            raise ConfigError(f"{label} cannot be decrypted with the configured encryption key(s)") from None

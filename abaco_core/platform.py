@@ -34,7 +34,7 @@ from .errors import (
     NotFound,
     ObjectNotFound,
 )
-from .events import EXECUTOR, EventAgent, EventProducer
+from .events import EXECUTOR, EventAgent, EventProducer, WebhookSecrets
 from .events.webhooks import check_webhook
 from .ids import is_hashid, new_id
 from .interfaces import ContainerBackend, Queue, Store
@@ -102,6 +102,7 @@ class Platform:
         self.cron = CronAgent(self)
         self.secrets = SecretBox(settings)
         self.configs = ConfigService(store, self.secrets)
+        self.webhook_secrets = WebhookSecrets(store, self.secrets)
         #: delivers events; the producer (hook implementations) stores them
         self.events = EventAgent(self)
         self._event_producer = EventProducer(self)

@@ -153,8 +153,6 @@ class Settings:
     #: Fernet key(s) for secret configs, comma-separated: the first encrypts, all decrypt
     #: (rotation). Unset: the embedded mode keeps a generated key in the data dir (docs/api.md)
     encryption_key: str | None = field(default=None, repr=False)
-    #: HMAC-SHA256 key signing webhook deliveries (``X-Abaco-Signature``); unset: unsigned
-    webhook_secret: str | None = field(default=None, repr=False)
     #: seconds one webhook POST may take in all (connecting, sending, the answer's headers)
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
@@ -228,6 +226,14 @@ class Settings:
         return self
 
 
+#: settings that are no longer read, and what took their place: refused, so a deployment
+#: that relies on one learns it at start rather than from its receivers
+_RETIRED = {
+    "webhook_secret": "ABACO_WEBHOOK_SECRET is no longer used: every actor has its own webhook signing "
+    "secret (GET /actors/{id}/webhook/secret); unset it and give each receiver its actor's secret",
+}
+
+
 def _field_parser(f: dataclasses.Field[Any]) -> Callable[[Any], Any]:
     kind = str(f.type)
     if kind.startswith("bool"):
@@ -262,11 +268,14 @@ def load_settings(
     for key, value in env.items():
         if key.startswith("ABACO_"):
             name = key[len("ABACO_") :].lower()
-            if name in known or name in specs:
+            if name in known or name in specs or name in _RETIRED:
                 raw[name] = value
     for key, value in (overrides or {}).items():
         if value is not None:
             raw[key] = value
+    retired = sorted(raw.keys() & _RETIRED.keys())
+    if retired:
+        raise ConfigError(_RETIRED[retired[0]])
 
     values: dict[str, Any] = {}
     plugin: dict[str, Any] = {spec.name: spec.default for spec in specs.values()}

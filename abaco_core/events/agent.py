@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from hashids import Hashids
 
-from ..errors import AbacoError, ObjectNotFound
+from ..crypto import SecretsUnavailable
+from ..errors import AbacoError, ActorNotFound, ConfigError, ObjectNotFound
 from .model import DELIVERY, LINK, WEBHOOK
 from .webhooks import WebhookFailed, body_of, post, redact
 
@@ -67,6 +68,7 @@ class EventAgent:
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._said_unsigned = False
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -246,11 +248,24 @@ class EventAgent:
         }
         try:
             try:
+                secret = self._secret_of(tenant, str(doc.get("source")))
+            except ActorNotFound:
+                log.info(
+                    "webhook delivery %s: actor %s was deleted, and its secret; dropped",
+                    key,
+                    doc.get("source"),
+                )
+                self.p.store.delete_object(tenant, DELIVERY, key)
+                return
+            except ConfigError as exc:
+                self._attempt_failed(tenant, key, doc, exc.message)
+                return
+            try:
                 post(
                     url,
                     body_of(payload),
                     delivery_id=key,
-                    secret=settings.webhook_secret,
+                    secret=secret,
                     deadline=settings.webhook_timeout,
                     agent=f"abaco/{settings.version}",
                     allow_private=settings.webhook_private_allowed,
@@ -261,6 +276,19 @@ class EventAgent:
             self.p.store.delete_object(tenant, DELIVERY, key)
         except AbacoError as exc:
             log.warning("webhook delivery %s: the store failed (%s); it will be retried", key, exc)
+
+    def _secret_of(self, tenant: str, actor_id: str) -> str | None:
+        """The source actor's signing secret; ``None`` (unsigned) on a deployment without an
+        encryption key, which is said once in the log."""
+        try:
+            return self.p.webhook_secrets.get(tenant, actor_id)
+        except SecretsUnavailable:
+            if not self._said_unsigned:
+                self._said_unsigned = True
+                log.warning(
+                    "webhooks are sent unsigned: signing secrets need ABACO_ENCRYPTION_KEY on this deployment"
+                )
+            return None
 
     def _attempt_failed(self, tenant: str, key: str, doc: dict[str, Any], reason: str) -> None:
         """Retry after the backoff of this attempt, or drop the delivery after the last one."""

@@ -3,13 +3,15 @@
 Headers of every POST:
 
 * ``X-Abaco-Timestamp``: Unix seconds when this attempt was signed;
-* ``X-Abaco-Signature``: ``sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`` with the
-  ``ABACO_WEBHOOK_SECRET`` (absent when no secret is configured);
 * ``X-Abaco-Delivery``: the delivery's id, the same on every retry (deduplicate on it:
-  delivery is at least once).
+  delivery is at least once);
+* ``X-Abaco-Signature``: ``sha256=<hex HMAC-SHA256(secret, "<timestamp>.<delivery>." + body)>``
+  with the source actor's own secret (:mod:`.signing`); absent only when the deployment has
+  no encryption key to keep such secrets.
 
-A receiver recomputes the HMAC over the timestamp, a dot and the raw body, compares it in
-constant time, and refuses timestamps too far from its clock (replays). :func:`verify` does it.
+A receiver recomputes the HMAC over the timestamp, the delivery id and the raw body, compares
+it in constant time, refuses timestamps too far from its clock (replays) and delivery ids it
+has already processed. :func:`verify` does the first three.
 """
 
 from __future__ import annotations
@@ -48,21 +50,28 @@ class WebhookFailed(Exception):
     """An attempt failed: no connection, a timeout, or a status other than 2xx."""
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """The ``X-Abaco-Signature`` value of a body signed at ``timestamp``."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+def signature(secret: str, timestamp: str, delivery_id: str, body: bytes) -> str:
+    """The ``X-Abaco-Signature`` value of a delivery's body signed at ``timestamp``."""
+    signed = f"{timestamp}.{delivery_id}.".encode() + body
+    return f"sha256={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
 
 
 def verify(
-    secret: str, timestamp: str, body: bytes, header: str, *, tolerance: float = 300, now: float | None = None
+    secret: str,
+    timestamp: str,
+    delivery_id: str,
+    body: bytes,
+    header: str,
+    *,
+    tolerance: float = 300,
+    now: float | None = None,
 ) -> bool:
     """What a receiver checks: the signature matches and the timestamp is recent."""
     try:
         age = abs((time.time() if now is None else now) - int(timestamp))
-    except ValueError:
+        expected = signature(secret, timestamp, delivery_id, body).encode()
+    except (ValueError, UnicodeEncodeError):  # not a number; a header no sender could have made
         return False
-    expected = signature(secret, timestamp, body).encode()
     # bytes: a header with non-ASCII characters is a mismatch, not a TypeError
     return age <= tolerance and hmac.compare_digest(expected, header.encode("utf-8", "backslashreplace"))
 
@@ -144,7 +153,7 @@ def post(
         DELIVERY_HEADER: delivery_id,
     }
     if secret:
-        headers[SIGNATURE_HEADER] = signature(secret, timestamp, body)
+        headers[SIGNATURE_HEADER] = signature(secret, timestamp, delivery_id, body)
     failure: str | None = None
     status = 0
     try:

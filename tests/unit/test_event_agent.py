@@ -11,6 +11,7 @@ import time
 import pytest
 from abaco_harness.fakes import FakeBackend, MemoryStore
 
+from abaco_core.actor_fields import FieldSource, parse_actor_fields
 from abaco_core.builtin.local_queue import LocalQueue
 from abaco_core.events import DELIVERY
 from abaco_core.events import agent as agent_module
@@ -21,8 +22,7 @@ from abaco_core.settings import Settings
 T = "t"
 
 
-@pytest.fixture
-def platform(tmp_path):
+def make_platform(tmp_path, **extra: object) -> Platform:
     settings = Settings(
         data_dir=str(tmp_path),
         init_count=0,
@@ -30,22 +30,36 @@ def platform(tmp_path):
         events_interval=0,
         webhook_retry_base=60,
         webhook_max_attempts=3,
+        **extra,
     )
-    p = Platform(
+    return Platform(
         settings, build_plugin_manager(), MemoryStore(), LocalQueue(str(tmp_path / "q.db")), FakeBackend()
     )
+
+
+@pytest.fixture
+def platform(tmp_path):
+    p = make_platform(tmp_path)
     yield p
     p.events.stop()
     p.stop()
 
 
-def store_delivery(p: Platform, key: str = "d1-webhook", attempts: int = 0) -> None:
+def source_actor(p: Platform) -> str:
+    fields = parse_actor_fields(FieldSource(json={"image": "abaco-test/busybox:1"}))
+    return p.register_actor(fields, tenant=T, owner="alice").id
+
+
+def store_delivery(
+    p: Platform, key: str = "d1-webhook", attempts: int = 0, source: str | None = None
+) -> None:
+    source = source or source_actor(p)
     doc = {
         "tenant": T,
-        "event": {"event_type": "ACTOR_READY", "actor_id": "a1"},
+        "event": {"event_type": "ACTOR_READY", "actor_id": source},
         "target": "webhook",
         "to": "http://127.0.0.1:9/hook?x-nonce=LOCAL_n",
-        "source": "a1",
+        "source": source,
         "attempts": attempts,
         "due": 0.0,
         "lease_owner": "",
@@ -131,3 +145,46 @@ def test_a_webhook_is_leased_only_when_a_pool_thread_is_free(platform, monkeypat
     release.set()
     wait_for(lambda: platform.store.list_objects(T, DELIVERY) == [])
     assert started == ["d1-webhook", "d2-webhook"]
+
+
+class Recorded:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def __call__(self, url: str, body: bytes, **kwargs: object) -> int:
+        self.calls.append(kwargs)
+        return 204
+
+
+def test_deliveries_are_signed_with_the_source_actors_secret(platform, monkeypatch):
+    recorded = Recorded()
+    monkeypatch.setattr(agent_module, "post", recorded)
+    source = source_actor(platform)
+    store_delivery(platform, source=source)
+    platform.events.tick()
+    assert [c["secret"] for c in recorded.calls] == [platform.webhook_secrets.get(T, source)]
+
+
+def test_a_deleted_actors_pending_webhooks_are_dropped(platform, monkeypatch):
+    recorded = Recorded()
+    monkeypatch.setattr(agent_module, "post", recorded)
+    source = source_actor(platform)
+    store_delivery(platform, source=source)
+    platform.delete_actor(platform.store.get_actor(T, source))
+    platform.events.tick()
+    assert recorded.calls == [] and platform.store.list_objects(T, DELIVERY) == []
+
+
+def test_without_an_encryption_key_webhooks_are_sent_unsigned(tmp_path, monkeypatch, caplog):
+    p = make_platform(tmp_path, database_url="postgresql://x@localhost/db")
+    try:
+        recorded = Recorded()
+        monkeypatch.setattr(agent_module, "post", recorded)
+        store_delivery(p, "d1-webhook")
+        store_delivery(p, "d2-webhook")
+        p.events.tick()
+        assert [c["secret"] for c in recorded.calls] == [None, None]
+        said = [r for r in caplog.records if "sent unsigned" in r.getMessage()]
+        assert len(said) == 1
+    finally:
+        p.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import socket
 import threading
 import time
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 
 from abaco_core.errors import InvalidRequest
-from abaco_core.events import verify
+from abaco_core.events import signature, verify
 from abaco_core.events.transport import is_public
 from abaco_core.events.webhooks import WebhookFailed, check_webhook, post, redact
 from abaco_core.settings import Settings
@@ -19,11 +21,34 @@ SECRET = "s3cret"
 
 
 def test_a_non_ascii_signature_header_does_not_verify():
-    assert not verify(SECRET, "1700000000", b"{}", "sha256=\u00e9\u00e9", now=1700000000)
+    assert not verify(SECRET, "1700000000", "d1", b"{}", "sha256=\u00e9\u00e9", now=1700000000)
 
 
 def test_a_signature_header_with_a_lone_surrogate_does_not_verify():
-    assert not verify(SECRET, "1700000000", b"{}", "sha256=\ud800", now=1700000000)
+    assert not verify(SECRET, "1700000000", "d1", b"{}", "sha256=\ud800", now=1700000000)
+
+
+def test_the_signature_covers_timestamp_delivery_and_body():
+    mac = hmac.new(SECRET.encode(), b"1700000000.d1.{}", hashlib.sha256).hexdigest()
+    assert signature(SECRET, "1700000000", "d1", b"{}") == f"sha256={mac}"
+    header = f"sha256={mac}"
+    assert verify(SECRET, "1700000000", "d1", b"{}", header, now=1700000100)
+    assert not verify(SECRET, "1700000000", "d2", b"{}", header, now=1700000100)
+    assert not verify(SECRET, "1700000001", "d1", b"{}", header, now=1700000100)
+    assert not verify("other", "1700000000", "d1", b"{}", header, now=1700000100)
+    assert not verify(SECRET, "1700000000", "d1", b"{}", header, now=1700000000 + 301)
+    assert not verify(SECRET, "soon", "d1", b"{}", header, now=1700000000)
+
+
+def test_an_attempt_is_signed_with_the_secret_it_is_given(raw_server):
+    server = raw_server(NO_CONTENT)
+    attempt(f"http://127.0.0.1:{server.port}/x", delivery_id="d-42")
+    head, _, body = server.received[0].partition(b"\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
+    assert headers["X-Abaco-Delivery"] == "d-42"
+    assert verify(SECRET, headers["X-Abaco-Timestamp"], "d-42", body, headers["X-Abaco-Signature"])
+    attempt(f"http://127.0.0.1:{server.port}/x", secret=None)
+    assert b"X-Abaco-Signature" not in server.received[1]
 
 
 # -- one attempt ----------------------------------------------------------------------------------
