@@ -30,6 +30,7 @@ from hashids import Hashids
 
 from ..crypto import SecretsUnavailable
 from ..errors import AbacoError, ActorNotFound, ConfigError, ObjectNotFound
+from ..links import loops_back
 from .model import DELIVERY, LINK, WEBHOOK
 from .webhooks import WebhookFailed, body_of, post, redact
 
@@ -209,6 +210,14 @@ class EventAgent:
                     event.get("event_type"),
                     doc.get("source"),
                     doc.get("to"),
+                )
+            elif loops_back(self.p.store, tenant, str(doc.get("source")), target.id):
+                log.warning(
+                    "event %s of actor %s: its links to actor %s come back to it (a loop of links "
+                    "written by concurrent updates, say); dropped, fix the links",
+                    event.get("event_type"),
+                    doc.get("source"),
+                    target.id,
                 )
             else:
                 self.p.send_event_message(target, event, link_execution_id(tenant, key))

@@ -3,11 +3,14 @@ link, no cycle (resolving aliases), and EXECUTE on the target."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from abaco_harness.fakes import FakeBackend, MemoryStore
 
 from abaco_core.access import ADMIN_ROLE, USER_ROLE, WORLD, Identity
 from abaco_core.actor_fields import FieldSource, parse_actor_fields
+from abaco_core.aliases import update_alias
 from abaco_core.builtin.local_queue import LocalQueue
 from abaco_core.errors import InvalidRequest, PermissionDenied
 from abaco_core.links import CYCLE, NOT_A_TARGET, SELF_LINK, find_cycle
@@ -86,6 +89,41 @@ def test_a_cycle_through_an_alias_is_found(platform):
     relink(platform, b, "the-c")
     with pytest.raises(InvalidRequest, match="cycle of linked actors"):
         relink(platform, c, a.id)
+
+
+def test_repointing_an_alias_is_checked_for_every_actor_linking_through_it(platform):
+    a, b, c, d = (register(platform) for _ in range(4))
+    alias(platform, "hop", c.id)
+    relink(platform, a, "hop")  # a -> hop (c)
+    relink(platform, d, "hop")  # d -> hop (c)
+    relink(platform, b, a.id)  # b -> a
+    with pytest.raises(InvalidRequest) as err:
+        update_alias(platform.store, ALICE, "hop", b.id)  # a -> b -> a
+    assert err.value.message == CYCLE
+    with pytest.raises(InvalidRequest, match="cycle of linked actors"):
+        update_alias(platform.store, ALICE, "hop", d.id)  # d -> d
+    assert platform.store.get_object(T, "alias", "hop")["actor_id"] == c.id
+    e = register(platform)
+    assert update_alias(platform.store, ALICE, "hop", e.id)["actor_id"] == e.id
+
+
+def test_a_loop_stored_despite_the_checks_is_not_followed(platform, caplog):
+    """Two API processes may each check one half of a loop before either writes it: the
+    events agent refuses to carry an event around the loop."""
+    b = register(platform)
+    a = register(platform, link=b.id)
+    c = register(platform, link=a.id)  # c is not on the loop: its events reach a once
+    platform.store.save_actor(platform.store.get_actor(T, b.id).replace(link=a.id))  # the race's result
+    emit = platform._event_producer.emit
+    emit(platform.store.get_actor(T, a.id), "ACTOR_READY", status_message="")
+    emit(platform.store.get_actor(T, c.id), "ACTOR_READY", status_message="")
+    for _ in range(5):  # the worker started for a's execution may emit more events
+        platform.events.tick()
+        time.sleep(0.05)
+    assert platform.store.list_executions(T, b.id) == []
+    assert [e.executor for e in platform.store.list_executions(T, a.id)] == ["Abaco Event"]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("loop of links" in m and a.id in m and b.id in m for m in warned), warned
 
 
 def test_self_links_by_id_or_alias_are_refused(platform):
