@@ -81,7 +81,7 @@ class RawServer:
     def _answer(self, conn: socket.socket) -> None:
         with conn:
             try:
-                self.received.append(conn.recv(65536))
+                self.received.append(self._read(conn))
                 if not self.drip:
                     conn.sendall(self.reply)
                 for byte in self.reply if self.drip else b"":
@@ -91,6 +91,33 @@ class RawServer:
                 self._stop.wait(30)
             except OSError:
                 return
+
+    @staticmethod
+    def _read(conn: socket.socket) -> bytes:
+        """A whole HTTP request (headers, then Content-Length bytes), or what came before the
+        peer paused for half a second (a TLS ClientHello)."""
+        conn.settimeout(0.5)
+        data = b""
+        while True:
+            head, sep, body = data.partition(b"\r\n\r\n")
+            if sep:
+                length = next(
+                    (
+                        int(line.split(b":", 1)[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                if len(body) >= length:
+                    return data
+            try:
+                chunk = conn.recv(65536)
+            except TimeoutError:
+                return data
+            if not chunk:
+                return data
+            data += chunk
 
     def close(self) -> None:
         self._stop.set()
