@@ -125,8 +125,9 @@ def create_alias(store: Store, who: Identity, alias: str, actor_id: str) -> dict
 
 
 def update_alias(store: Store, who: Identity, alias: str, actor_id: str) -> dict[str, Any]:
-    """Point an alias at another actor: UPDATE on the new actor needed; the owner stays and
-    the caller is (re)granted UPDATE on the alias (§5.11)."""
+    """Point an alias at another actor: UPDATE on the new actor needed, and no loop of links
+    may result for the actors that link through the alias (§10.3); the owner stays and the
+    caller is (re)granted UPDATE on the alias (§5.11)."""
     tenant = who.tenant
     get_alias(store, tenant, alias)
     _existing_actor(store, tenant, actor_id)
@@ -134,6 +135,10 @@ def update_alias(store: Store, who: Identity, alias: str, actor_id: str) -> dict
         raise PermissionDenied(
             "Not authorized -- you do not have UPDATE access to the actor you want to associate with this alias."
         )
+    # links resolve aliases (links -> targets -> aliases): imported here, not at the top
+    from .links import check_alias_target
+
+    check_alias_target(store, tenant, alias, actor_id)
 
     def repoint(doc: dict[str, Any]) -> dict[str, Any]:
         doc["actor_id"] = actor_id

@@ -139,7 +139,7 @@ def _api(args: argparse.Namespace) -> int:
     async def _announce(app) -> None:
         print(
             f"abaco api {settings.version} listening on http://{settings.host}:{settings.port} "
-            f"(store {desc['store_display']}; queue {desc['queue']}).",
+            f"(store {desc['store']}; queue {desc['queue']}).",
             flush=True,
         )
         print(auth_banner(settings, platform.store), flush=True)

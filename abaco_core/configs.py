@@ -16,7 +16,7 @@ from typing import Any
 
 from .access import WORLD, Identity, Level, effective_level
 from .actor_fields import FieldSource
-from .crypto import SecretBox
+from .crypto import SecretBox, is_utf8
 from .errors import Conflict, InvalidRequest, NotFound, ObjectNotFound, PermissionDenied
 from .interfaces import Store
 from .models import Actor
@@ -86,9 +86,21 @@ def _required(source: FieldSource, *names: str) -> Any:
     raise InvalidRequest(f"Invalid actor config description. Missing required field: {names[0]}.")
 
 
+def _check_text(text: str, field: str) -> str:
+    """``text`` unless it cannot be UTF-8 (a lone surrogate such as ``"\\ud800"`` in JSON):
+    then a 400 that names the field, never the text (it may be a secret)."""
+    if not is_utf8(text):
+        raise InvalidRequest(
+            f"Invalid actor config description: {field} must be valid UTF-8 text (it holds an unpaired "
+            "surrogate)."
+        )
+    return text
+
+
 def check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("Invalid actor config description: name must be a non-empty string.")
+    _check_text(name, "name")
     if name in RESERVED_NAMES:
         raise InvalidRequest(
             f"{name} is a reserved word. Config names cannot be one of: {', '.join(RESERVED_NAMES)}."
@@ -124,6 +136,7 @@ def parse_config_fields(source: FieldSource, *, name: str | None = None) -> Conf
         raise InvalidRequest("Invalid actor config description: value must be a string.")
     if "\x00" in value:
         raise InvalidRequest("Invalid actor config description: value cannot contain a NUL character.")
+    _check_text(value, "value")
     raw_secret = _required(source, "is_secret", "isSecret")
     try:
         is_secret = parse_bool(raw_secret)
@@ -137,6 +150,7 @@ def parse_config_fields(source: FieldSource, *, name: str | None = None) -> Conf
             "Invalid actor config description: actors must be a comma-separated string of actor ids "
             "and/or aliases."
         )
+    _check_text(actors, "actors")
     return ConfigFields(name=name, value=value, is_secret=is_secret, actors=actors)
 
 

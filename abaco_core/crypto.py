@@ -19,12 +19,21 @@ import threading
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from .errors import AbacoError, ConfigError
+from .errors import AbacoError, ConfigError, InvalidRequest
 from .settings import Settings
 
-__all__ = ["KEY_FILE", "SecretBox", "SecretsUnavailable"]
+__all__ = ["KEY_FILE", "SecretBox", "SecretsUnavailable", "is_utf8"]
 
 KEY_FILE = "encryption.key"
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` has a UTF-8 encoding (a lone surrogate has none)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class SecretsUnavailable(AbacoError):
@@ -106,14 +115,16 @@ class SecretBox:
         return key
 
     def encrypt(self, plaintext: str) -> str:
+        # checked, not caught: a UnicodeEncodeError would carry the plaintext with it
+        if not is_utf8(plaintext):
+            raise InvalidRequest("A secret value must be valid UTF-8 text (it holds an unpaired surrogate).")
         return self._load().encrypt(plaintext.encode()).decode()
 
-    def decrypt(self, token: str, *, name: str = "") -> str:
+    def decrypt(self, token: str, *, name: str = "", what: str = "") -> str:
         """The plaintext of a stored token; a token no configured key opens is a
-        ``ConfigError`` naming the config (never the value)."""
+        ``ConfigError`` naming the config ``name`` (or ``what`` it is), never the value."""
         try:
             return self._load().decrypt(token.encode()).decode()
         except (InvalidToken, ValueError, TypeError):
-            raise ConfigError(
-                f"the secret config {name!r} cannot be decrypted with the configured encryption key(s)"
-            ) from None
+            label = what or f"the secret config {name!r}"
+            raise ConfigError(f"{label} cannot be decrypted with the configured encryption key(s)") from None

@@ -34,7 +34,7 @@ from .errors import (
     NotFound,
     ObjectNotFound,
 )
-from .events import EXECUTOR, EventAgent, EventProducer
+from .events import EXECUTOR, EventAgent, EventProducer, WebhookSecrets
 from .events.webhooks import check_webhook
 from .ids import is_hashid, new_id
 from .interfaces import CommandChannel, ContainerBackend, Queue, Store
@@ -113,6 +113,7 @@ class Platform:
         self.cron = CronAgent(self)
         self.secrets = SecretBox(settings)
         self.configs = ConfigService(store, self.secrets)
+        self.webhook_secrets = WebhookSecrets(store, self.secrets)
         #: delivers events; the producer (hook implementations) stores them
         self.events = EventAgent(self)
         self._event_producer = EventProducer(self)
@@ -414,7 +415,7 @@ class Platform:
         and ``webhook`` (an http(s) URL)."""
         check_link(self.store, tenant, values.get("link") or "", actor.id if actor else None, who)
         if values.get("webhook"):
-            check_webhook(values["webhook"])
+            check_webhook(values["webhook"], allow_private=self.settings.webhook_private_allowed)
 
     def _apply_identity(self, actor: Actor) -> Actor:
         """``uid``/``gid`` (§8.8) and ``mounts`` (§8.9), computed from the settings at every
@@ -730,23 +731,10 @@ class Platform:
         return {
             "backend": self.backend.name if self.backend is not None else "none",
             "location": self.backend.location if self.backend is not None else "",
-            "store": self.settings.resolved_database_url,
-            "store_display": _hide_password(self.settings.resolved_database_url),
+            "store": self.settings.display_database_url,
             "queue": self.queue.name
             + ("" if not self.commands.distributed else f", spawner commands on {self.commands.name}"),
         }
-
-
-def _hide_password(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
 
 
 def build_platform(

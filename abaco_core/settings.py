@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
-__all__ = ["SettingSpec", "Settings", "is_loopback", "load_settings", "parse_bool"]
+__all__ = ["SettingSpec", "Settings", "is_loopback", "load_settings", "parse_bool", "redact_url"]
 
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}
@@ -60,6 +61,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def redact_url(url: str) -> str:
+    """A URL fit for messages and logs: the password of its user part and the values of
+    its ``password`` query parameters replaced by ``***`` (what a URL that does not parse
+    could hide, its whole authority and the rest, too)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a malformed port
+    except ValueError:
+        scheme, sep, _rest = url.partition("://")
+        return f"{scheme}://***" if sep else "***"
+    user, at, host = parts.netloc.rpartition("@")
+    head, mark, rest = url.partition("?")
+    if at and ":" in user:
+        head = head.replace(parts.netloc, f"{user.split(':', 1)[0]}:***@{host}", 1)
+    if mark:
+        query, hash_, fragment = rest.partition("#")
+        query = "&".join(
+            f"{item.split('=', 1)[0]}=***" if "password" in item.split("=", 1)[0].lower() else item
+            for item in query.split("&")
+        )
+        rest = query + hash_ + fragment
+    return head + mark + rest
+
+
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return os.path.join(base, "abaco")
@@ -83,7 +108,8 @@ class Settings:
     port: int = 8000
     data_dir: str = field(default_factory=_default_data_dir)
     backend: str = "auto"
-    database_url: str | None = None
+    #: may hold a password: kept out of ``repr``; show :attr:`display_database_url`
+    database_url: str | None = field(default=None, repr=False)
     #: ``auto``: the cluster queue when its plugin finds its settings (``ABACO_REDIS_URL``), else ``local``
     queue: str = "auto"
     tenant: str = "local"
@@ -127,14 +153,17 @@ class Settings:
     worker_idle_timeout: float = 60.0
     #: Fernet key(s) for secret configs, comma-separated: the first encrypts, all decrypt
     #: (rotation). Unset: the embedded mode keeps a generated key in the data dir (docs/api.md)
-    encryption_key: str | None = None
-    #: HMAC-SHA256 key signing webhook deliveries (``X-Abaco-Signature``); unset: unsigned
-    webhook_secret: str | None = None
+    encryption_key: str | None = field(default=None, repr=False)
+    #: seconds one webhook POST may take in all (connecting, sending, the answer's headers)
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
     webhook_retry_base: float = 2.0
     webhook_retry_max: float = 300.0
     webhook_concurrency: int = 4
+    #: webhooks may target loopback, link-local, private and multicast addresses; unset: only
+    #: with ``none`` authentication (the single-user embedded mode), where every caller is
+    #: the machine's user anyway
+    webhook_allow_private: bool | None = None
     #: how often the events agent looks for due deliveries (it is also woken at once by new
     #: events); 0 disables the agent in this process
     events_interval: float = 1.0
@@ -157,13 +186,19 @@ class Settings:
     spawn_timeout: float = 300.0
     #: seconds between two health passes (scheduler) and orphan sweeps (worker hosts)
     health_interval: float = 10.0
-    plugin: dict[str, Any] = field(default_factory=dict)
+    #: plugin-declared values (URLs with passwords among them): kept out of ``repr``
+    plugin: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{os.path.join(self.data_dir, 'abaco.db')}"
+
+    @property
+    def display_database_url(self) -> str:
+        """The database URL with its passwords hidden, for messages and logs."""
+        return redact_url(self.resolved_database_url)
 
     @property
     def resolved_api_server(self) -> str:
@@ -179,6 +214,12 @@ class Settings:
         if self.auth:
             return [name.lower() for name in self.auth]
         return ["none"] if is_loopback(self.host) else ["token"]
+
+    @property
+    def webhook_private_allowed(self) -> bool:
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
+        return "none" in self.auth_methods
 
     def get(self, name: str, default: Any = None) -> Any:
         """A plugin-declared value by name."""
@@ -197,6 +238,14 @@ class Settings:
                 f"not {self.worker_dead_after} and {self.heartbeat_interval}"
             )
         return self
+
+
+#: settings that are no longer read, and what took their place: refused, so a deployment
+#: that relies on one learns it at start rather than from its receivers
+_RETIRED = {
+    "webhook_secret": "ABACO_WEBHOOK_SECRET is no longer used: every actor has its own webhook signing "
+    "secret (GET /actors/{id}/webhook/secret); unset it and give each receiver its actor's secret",
+}
 
 
 def _field_parser(f: dataclasses.Field[Any]) -> Callable[[Any], Any]:
@@ -233,11 +282,14 @@ def load_settings(
     for key, value in env.items():
         if key.startswith("ABACO_"):
             name = key[len("ABACO_") :].lower()
-            if name in known or name in specs:
+            if name in known or name in specs or name in _RETIRED:
                 raw[name] = value
     for key, value in (overrides or {}).items():
         if value is not None:
             raw[key] = value
+    retired = sorted(raw.keys() & _RETIRED.keys())
+    if retired:
+        raise ConfigError(_RETIRED[retired[0]])
 
     values: dict[str, Any] = {}
     plugin: dict[str, Any] = {spec.name: spec.default for spec in specs.values()}

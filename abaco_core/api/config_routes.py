@@ -7,6 +7,7 @@ from __future__ import annotations
 from sanic import Request
 from sanic.response import HTTPResponse
 
+from ..access import Level
 from ..actor_fields import FieldSource
 from ..configs import parse_config_fields
 from ..errors import InvalidRequest
@@ -21,11 +22,21 @@ def _platform(request: Request) -> Platform:
     return request.app.ctx.platform
 
 
+#: a config's value never travels in a URL: URLs end up in access logs, proxies and histories
+VALUE_IN_QUERY = (
+    "Invalid actor config description: send value in the request body, not in the query string "
+    "(URLs end up in logs)."
+)
+
+
 def _source(request: Request) -> FieldSource:
+    query = query_lists(request)
+    if "value" in query:
+        raise InvalidRequest(VALUE_IN_QUERY)
     body = json_body(request)
     if body is not None and not isinstance(body, dict):
         raise InvalidRequest("Invalid actor config description: the JSON body must be an object.")
-    return FieldSource(json=body, query=query_lists(request), form=form_lists(request))
+    return FieldSource(json=body, query=query, form=form_lists(request))
 
 
 def _ok(request: Request, result: object, message: str) -> HTTPResponse:
@@ -52,7 +63,8 @@ async def get_config(request: Request, name: str) -> HTTPResponse:
 async def update_config(request: Request, name: str) -> HTTPResponse:
     configs = _platform(request).configs
     who = identity(request)
-    configs.get(who, name)  # an unknown config is a 404 before any body error
+    # an unknown config is a 404, and a caller without UPDATE is refused, before any body error
+    configs.get(who, name, Level.UPDATE)
     fields = parse_config_fields(_source(request), name=name)
     doc = configs.update(who, name, fields)
     return _ok(request, request.app.ctx.views.config(doc), "Actor config updated successfully.")

@@ -105,6 +105,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("/{id}/nonces", "POST"): _actor(UPDATE, restricted=True),
     ("/{id}/nonces/{nid}", "GET"): _actor(READ),
     ("/{id}/nonces/{nid}", "DELETE"): _actor(UPDATE),
+    # ours: the actor's webhook signing secret, read and rotated; it signs in the actor's name
+    ("/{id}/webhook/secret", "GET"): _actor(UPDATE),
+    ("/{id}/webhook/secret", "POST"): _actor(UPDATE),
     # aliases (§5.11); creation checks UPDATE on the target actor in the handler
     ("/aliases", "GET"): ANYONE,
     ("/aliases", "POST"): ANYONE,

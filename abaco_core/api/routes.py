@@ -22,6 +22,7 @@ from .envelope import error, ok
 from .errors import WRONG_METHOD
 from .requests import Identity, blocking, field_source, form_lists, identity, query_lists
 from .search_routes import SEARCH_ROUTES, search_response, wants_search
+from .webhook_routes import WEBHOOK_ROUTES
 
 __all__ = ["ROUTES"]
 
@@ -408,6 +409,7 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     *ACCESS_ROUTES,
     *SEARCH_ROUTES,
     *ADMIN_ROUTES,
+    *WEBHOOK_ROUTES,
 ]
 # the other parts of the API, each in its own module
 ROUTES += CONFIG_ROUTES

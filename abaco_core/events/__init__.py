@@ -7,18 +7,21 @@ from __future__ import annotations
 from .agent import EventAgent
 from .model import ACTOR_ERROR, ACTOR_READY, DELIVERY, EXECUTION_COMPLETE, EXECUTOR
 from .producer import EventProducer
-from .webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature, verify
+from .signing import WebhookSecrets
+from .webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature, verify
 
 __all__ = [
     "ACTOR_ERROR",
     "ACTOR_READY",
     "DELIVERY",
+    "DELIVERY_HEADER",
     "EXECUTION_COMPLETE",
     "EXECUTOR",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "EventAgent",
     "EventProducer",
+    "WebhookSecrets",
     "signature",
     "verify",
 ]

@@ -6,8 +6,9 @@ run it alone. Each pass lists the pending deliveries oldest first and
 * delivers **link** deliveries itself, in emission order per source actor: an execution of
   the target with the event as its JSON message, whose id derives from the delivery, so a
   redelivery after a crash never runs it twice; a worker is ensured (Q30);
-* hands **webhook** deliveries to a small thread pool (``ABACO_WEBHOOK_CONCURRENCY``), each
-  POST bounded by ``ABACO_WEBHOOK_TIMEOUT``; a failed attempt is retried after
+* hands **webhook** deliveries to a small thread pool (``ABACO_WEBHOOK_CONCURRENCY``), taking
+  one only when a thread is free, each POST bounded by ``ABACO_WEBHOOK_TIMEOUT`` in all
+  (:mod:`.transport`); a failed attempt (any error) is retried after
   ``ABACO_WEBHOOK_RETRY_BASE * 2^(n-1)`` seconds (capped by ``ABACO_WEBHOOK_RETRY_MAX``) up to
   ``ABACO_WEBHOOK_MAX_ATTEMPTS`` attempts, then dropped with a warning.
 
@@ -27,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from hashids import Hashids
 
-from ..errors import AbacoError, ObjectNotFound
+from ..crypto import SecretsUnavailable
+from ..errors import AbacoError, ActorNotFound, ConfigError, ObjectNotFound
+from ..links import loops_back
 from .model import DELIVERY, LINK, WEBHOOK
 from .webhooks import WebhookFailed, body_of, post, redact
 
@@ -41,6 +44,9 @@ log = logging.getLogger(__name__)
 _IDS = Hashids(salt="eJa5wZlEX4eWU")
 #: how long a link delivery may take before another agent may take it over (seconds)
 LINK_LEASE = 30.0
+#: a webhook delivery's lease outlasts its POST's deadline (``ABACO_WEBHOOK_TIMEOUT``) by this
+#: much: name resolution, which the deadline cannot interrupt, and scheduling
+WEBHOOK_LEASE_MARGIN = 30.0
 
 
 def link_execution_id(tenant: str, delivery_key: str) -> str:
@@ -63,6 +69,7 @@ class EventAgent:
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._said_unsigned = False
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -70,10 +77,12 @@ class EventAgent:
         """A new delivery was stored: run a pass now rather than at the next interval."""
         self._wake.set()
 
+    @property
+    def _concurrency(self) -> int:
+        return max(1, self.p.settings.webhook_concurrency)
+
     def start(self, interval: float) -> None:
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(1, self.p.settings.webhook_concurrency), thread_name_prefix="webhook"
-        )
+        self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="webhook")
         self._thread = threading.Thread(target=self._loop, args=(interval,), name="events", daemon=True)
         self._thread.start()
 
@@ -87,6 +96,8 @@ class EventAgent:
                 self.tick()
             except AbacoError as exc:
                 log.warning("events pass failed: %s", exc)
+            except Exception:  # a bug must not end the thread: the next pass tries again
+                log.exception("events pass failed unexpectedly")
 
     def stop(self) -> None:
         self._stop.set()
@@ -120,19 +131,22 @@ class EventAgent:
                     blocked.add(lane)
             elif doc.get("target") == WEBHOOK:
                 with self._lock:
-                    if (tenant, key) in self._inflight:
+                    # a delivery is leased only when a pool thread is free to start it, so its
+                    # lease never runs out while it waits in the pool's queue
+                    full = self._pool is not None and len(self._inflight) >= self._concurrency
+                    if full or (tenant, key) in self._inflight:
                         continue
-                lease = self.p.settings.webhook_timeout + 30.0
+                lease = self.p.settings.webhook_timeout + WEBHOOK_LEASE_MARGIN
                 if doc.get("due", 0) > now or not self._lease(tenant, key, now, lease):
                     continue
                 done += 1
-                if self._pool is None:
-                    self._deliver_webhook(tenant, key, doc)
-                    continue
                 with self._lock:
                     self._inflight.add((tenant, key))
+                if self._pool is None:
+                    self._run_webhook(tenant, key, doc)
+                    continue
                 try:
-                    self._pool.submit(self._deliver_webhook, tenant, key, doc)
+                    self._pool.submit(self._run_webhook, tenant, key, doc)
                 except RuntimeError:  # stopping
                     with self._lock:
                         self._inflight.discard((tenant, key))
@@ -197,6 +211,14 @@ class EventAgent:
                     doc.get("source"),
                     doc.get("to"),
                 )
+            elif loops_back(self.p.store, tenant, str(doc.get("source")), target.id):
+                log.warning(
+                    "event %s of actor %s: its links to actor %s come back to it (a loop of links "
+                    "written by concurrent updates, say); dropped, fix the links",
+                    event.get("event_type"),
+                    doc.get("source"),
+                    target.id,
+                )
             else:
                 self.p.send_event_message(target, event, link_execution_id(tenant, key))
             self.p.store.delete_object(tenant, DELIVERY, key)
@@ -207,6 +229,22 @@ class EventAgent:
             return False
 
     # -- webhooks -------------------------------------------------------------------------------
+
+    def _run_webhook(self, tenant: str, key: str, doc: dict[str, Any]) -> None:
+        """One webhook attempt, as the pool runs it: an exception nobody expected is logged
+        and counts as a failed attempt, rather than vanishing into the task's future."""
+        try:
+            self._deliver_webhook(tenant, key, doc)
+        except Exception as exc:
+            log.exception("webhook delivery %s failed unexpectedly; it will be retried", key)
+            try:
+                self._attempt_failed(tenant, key, doc, f"internal error: {type(exc).__name__}")
+            except Exception:
+                log.exception("webhook delivery %s: cannot record the failed attempt", key)
+        finally:
+            with self._lock:
+                self._inflight.discard((tenant, key))
+            self._wake.set()
 
     def _deliver_webhook(self, tenant: str, key: str, doc: dict[str, Any]) -> None:
         settings = self.p.settings
@@ -219,40 +257,59 @@ class EventAgent:
         }
         try:
             try:
+                secret = self._secret_of(tenant, str(doc.get("source")))
+            except ActorNotFound:
+                log.info(
+                    "webhook delivery %s: actor %s was deleted, and its secret; dropped",
+                    key,
+                    doc.get("source"),
+                )
+                self.p.store.delete_object(tenant, DELIVERY, key)
+                return
+            except ConfigError as exc:
+                self._attempt_failed(tenant, key, doc, exc.message)
+                return
+            try:
                 post(
                     url,
                     body_of(payload),
                     delivery_id=key,
-                    secret=settings.webhook_secret,
-                    timeout=settings.webhook_timeout,
+                    secret=secret,
+                    deadline=settings.webhook_timeout,
                     agent=f"abaco/{settings.version}",
+                    allow_private=settings.webhook_private_allowed,
                 )
             except WebhookFailed as exc:
-                attempts = int(doc.get("attempts", 0)) + 1
-                if attempts >= settings.webhook_max_attempts:
-                    log.warning(
-                        "webhook %s: attempt %d failed (%s); giving up on delivery %s",
-                        redact(url),
-                        attempts,
-                        exc,
-                        key,
-                    )
-                    self.p.store.delete_object(tenant, DELIVERY, key)
-                    return
-                delay = min(settings.webhook_retry_max, settings.webhook_retry_base * 2 ** (attempts - 1))
-                log.info(
-                    "webhook %s: attempt %d failed (%s); retrying in %.1f s",
-                    redact(url),
-                    attempts,
-                    exc,
-                    delay,
-                )
-                self._retry_later(tenant, key, delay, str(exc))
+                self._attempt_failed(tenant, key, doc, str(exc))
                 return
             self.p.store.delete_object(tenant, DELIVERY, key)
         except AbacoError as exc:
             log.warning("webhook delivery %s: the store failed (%s); it will be retried", key, exc)
-        finally:
-            with self._lock:
-                self._inflight.discard((tenant, key))
-            self._wake.set()
+
+    def _secret_of(self, tenant: str, actor_id: str) -> str | None:
+        """The source actor's signing secret; ``None`` (unsigned) on a deployment without an
+        encryption key, which is said once in the log."""
+        try:
+            return self.p.webhook_secrets.get(tenant, actor_id)
+        except SecretsUnavailable:
+            if not self._said_unsigned:
+                self._said_unsigned = True
+                log.warning(
+                    "webhooks are sent unsigned: signing secrets need ABACO_ENCRYPTION_KEY on this deployment"
+                )
+            return None
+
+    def _attempt_failed(self, tenant: str, key: str, doc: dict[str, Any], reason: str) -> None:
+        """Retry after the backoff of this attempt, or drop the delivery after the last one."""
+        settings = self.p.settings
+        url = redact(str(doc.get("to")))
+        attempts = int(doc.get("attempts", 0)) + 1
+        if attempts >= settings.webhook_max_attempts:
+            log.warning(
+                "webhook %s: attempt %d failed (%s); giving up on delivery %s", url, attempts, reason, key
+            )
+            self.p.store.delete_object(tenant, DELIVERY, key)
+            return
+        delay = min(settings.webhook_retry_max, settings.webhook_retry_base * 2 ** (attempts - 1))
+        log.info("webhook %s: attempt %d failed (%s); retrying in %.1f s", url, attempts, reason, delay)
+        self._retry_later(tenant, key, delay, reason)

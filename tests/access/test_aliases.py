@@ -246,3 +246,15 @@ def _store(server):
     from abaco_peewee.store import PeeweeStore
 
     return PeeweeStore(f"sqlite:///{server.data_dir}/abaco.db")
+
+
+def test_repointing_an_alias_that_would_close_a_loop_of_links_is_refused(alice):
+    a, b, c = new_actor(alice), new_actor(alice), new_actor(alice)
+    ok(alice.put(f"/actors/{b}", json={"image": IMAGE, "link": a}))  # b -> a
+    ok(alice.post("/actors/aliases", json={"alias": "hop", "actor_id": c}))
+    ok(alice.put(f"/actors/{a}", json={"image": IMAGE, "link": "hop"}))  # a -> hop = c
+    cycle = "Error: this update would result in a cycle of linked actors."
+    denied(alice.put("/actors/aliases/hop", json={"actor_id": b}), 400, cycle)  # a -> b -> a
+    denied(alice.put("/actors/aliases/hop", json={"actor_id": a}), 400, cycle)  # a -> a
+    assert ok(alice.get("/actors/aliases/hop"))["actor_id"] == c
+    ok(alice.put("/actors/aliases/hop", json={"actor_id": new_actor(alice)}))

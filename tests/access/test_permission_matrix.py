@@ -85,6 +85,9 @@ SPEC: dict[tuple[str, str], tuple[Check, ...]] = {
     ("/{}/nonces", "POST"): actor("UPDATE"),
     ("/{}/nonces/{}", "GET"): actor("READ"),
     ("/{}/nonces/{}", "DELETE"): actor("UPDATE"),
+    # ours: the webhook signing secret lets its holder sign in the actor's name
+    ("/{}/webhook/secret", "GET"): actor("UPDATE"),
+    ("/{}/webhook/secret", "POST"): actor("UPDATE"),
     ("/aliases", "GET"): anyone(),
     ("/aliases", "POST"): (
         Check("actor", "UPDATE", "Not authorized -- you do not have access to {actor}.", admin_passes=False),

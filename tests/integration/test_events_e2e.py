@@ -17,8 +17,6 @@ import pytest
 from tests.conftest import free_port, require_engine
 from tests.integration.inprocess import InProcessAbaco
 
-SECRET = "test-webhook-secret"
-
 
 class Receiver:
     """A threaded HTTP server answering POSTs with the next of ``statuses`` (200 when they run
@@ -89,9 +87,9 @@ def server(tmp_path):
         defaults = {
             "cron_interval": 0,
             "events_interval": 0.2,
-            "webhook_secret": SECRET,
             "webhook_retry_base": 0.2,
             "webhook_timeout": 5,
+            "webhook_allow_private": True,  # the receivers listen on 127.0.0.1
         }
         s = InProcessAbaco(str(tmp_path / f"data{len(started)}"), backend=backend, **{**defaults, **settings})
         started.append(s.start())
@@ -164,33 +162,72 @@ def test_linked_actor_gets_each_event_in_order_in_a_real_container(server):
     )
 
 
-def test_webhook_posts_are_signed(server, receivers):
-    hook = receivers()
+def secret_of(abaco: InProcessAbaco, actor_id: str) -> str:
+    r = abaco.client.get(f"/actors/{actor_id}/webhook/secret")
+    assert r.status_code == 200, r.text
+    return r.json()["result"]["secret"]
+
+
+def signed_with(secret: str, request: dict) -> bool:
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    timestamp, delivery = headers["x-abaco-timestamp"], headers["x-abaco-delivery"]
+    mac = hmac.new(secret.encode(), f"{timestamp}.{delivery}.".encode() + request["body"], hashlib.sha256)
+    return hmac.compare_digest(f"sha256={mac.hexdigest()}", headers["x-abaco-signature"])
+
+
+def test_webhook_posts_are_signed_with_their_actors_own_secret(server, receivers):
+    hook, other_hook = receivers(), receivers()
     abaco = server()
     actor = abaco.register(image="abaco-test/busybox:1", webhook=hook.url)
-    request = hook.wait(1)[0]
+    other = abaco.register(image="abaco-test/busybox:1", webhook=other_hook.url)
+    request, other_request = hook.wait(1)[0], other_hook.wait(1)[0]
+    secret, other_secret = secret_of(abaco, actor["id"]), secret_of(abaco, other["id"])
+    assert secret != other_secret and len(secret) >= 40
+    assert signed_with(secret, request) and signed_with(other_secret, other_request)
+    # one receiver's secret cannot sign for the other actor
+    assert not signed_with(other_secret, request)
     headers = {k.lower(): v for k, v in request["headers"].items()}
-    timestamp = headers["x-abaco-timestamp"]
-    expected = hmac.new(
-        SECRET.encode(), timestamp.encode() + b"." + request["body"], hashlib.sha256
-    ).hexdigest()
-    assert headers["x-abaco-signature"] == f"sha256={expected}"
+    timestamp, delivery = headers["x-abaco-timestamp"], headers["x-abaco-delivery"]
     assert abs(time.time() - int(timestamp)) < 60
-    assert headers["content-type"] == "application/json" and headers["x-abaco-delivery"]
+    assert headers["content-type"] == "application/json" and delivery
     assert request["path"] == "/hook?x-nonce=LOCAL_abc"
     event = json.loads(request["body"])
     assert event["event_type"] == "ACTOR_READY" and event["actor_id"] == actor["id"]
     assert event["_abaco_webhook"] == hook.url and event["_abaco_link"] == ""
     assert event["_abaco_username"] == "Abaco Event" and event["_abaco_Content_Type"] == "application/json"
     assert event["_abaco_api_server"] == abaco.settings.resolved_api_server
-    # a tampered body or an old timestamp does not verify
+    # a tampered body, another delivery id or an old timestamp does not verify
     from abaco_core.events import verify
 
-    assert verify(SECRET, timestamp, request["body"], headers["x-abaco-signature"])
-    assert not verify(SECRET, timestamp, request["body"] + b" ", headers["x-abaco-signature"])
-    assert not verify(
-        SECRET, timestamp, request["body"], headers["x-abaco-signature"], now=int(timestamp) + 3600
-    )
+    signed = headers["x-abaco-signature"]
+    assert verify(secret, timestamp, delivery, request["body"], signed)
+    assert not verify(secret, timestamp, delivery, request["body"] + b" ", signed)
+    assert not verify(secret, timestamp, delivery + "x", request["body"], signed)
+    assert not verify(secret, timestamp, delivery, request["body"], signed, now=int(timestamp) + 3600)
+    # the secret is stored encrypted, never as it is
+    stored = abaco.platform.store.get_object("local", "webhook_secret", actor["id"])
+    assert secret not in json.dumps(stored)
+
+
+def test_a_rotated_secret_signs_the_next_deliveries(server, receivers):
+    hook = receivers()
+    abaco = server()
+    actor = abaco.register(image="abaco-test/busybox:1", webhook=hook.url)
+    hook.wait(1)
+    old = secret_of(abaco, actor["id"])
+    r = abaco.client.post(f"/actors/{actor['id']}/webhook/secret")
+    assert r.status_code == 200 and r.json()["message"] == "Webhook secret rotated successfully.", r.text
+    new = r.json()["result"]["secret"]
+    assert new != old and secret_of(abaco, actor["id"]) == new
+    eid = abaco.client.post(f"/actors/{actor['id']}/messages", data={"message": "x"}).json()["result"][
+        "execution_id"
+    ]
+    abaco.wait_execution(actor["id"], eid)
+    completed = hook.wait(2)[1]
+    assert signed_with(new, completed) and not signed_with(old, completed)
+    # the secret goes with its actor
+    assert abaco.client.delete(f"/actors/{actor['id']}").status_code == 200
+    assert abaco.platform.store.list_objects("local", "webhook_secret") == []
 
 
 def test_a_failing_receiver_gets_the_event_again_with_backoff(server, receivers, caplog):

@@ -265,6 +265,23 @@ def test_bad_bodies(body, message):
     assert message in err.value.message
 
 
+@pytest.mark.parametrize("field", ["name", "value", "actors"])
+def test_text_without_a_utf8_encoding_is_refused_without_echoing_it(field):
+    body = {"name": "n", "value": "v", "is_secret": True, "actors": "a", field: "pw-\ud800-tail"}
+    with pytest.raises(InvalidRequest) as err:
+        parse(body)
+    assert err.value.message == (
+        f"Invalid actor config description: {field} must be valid UTF-8 text (it holds an unpaired surrogate)."
+    )
+    assert err.value.__context__ is None and err.value.__cause__ is None
+
+
+def test_encrypting_a_lone_surrogate_is_a_400_that_carries_no_plaintext(tmp_path):
+    with pytest.raises(InvalidRequest) as err:
+        SecretBox(Settings(data_dir=str(tmp_path))).encrypt("pw-\ud800-tail")
+    assert "tail" not in err.value.message and err.value.__context__ is None
+
+
 def test_put_cannot_rename():
     assert parse({"value": "v", "is_secret": False, "actors": "a"}, name="n").name == "n"
     assert parse({"name": "n", "value": "v", "is_secret": False, "actors": "a"}, name="n").name == "n"

@@ -3,11 +3,14 @@ link, no cycle (resolving aliases), and EXECUTE on the target."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from abaco_harness.fakes import FakeBackend, MemoryStore
 
 from abaco_core.access import ADMIN_ROLE, USER_ROLE, WORLD, Identity
 from abaco_core.actor_fields import FieldSource, parse_actor_fields
+from abaco_core.aliases import update_alias
 from abaco_core.builtin.local_queue import LocalQueue
 from abaco_core.errors import InvalidRequest, PermissionDenied
 from abaco_core.links import CYCLE, NOT_A_TARGET, SELF_LINK, find_cycle
@@ -88,6 +91,41 @@ def test_a_cycle_through_an_alias_is_found(platform):
         relink(platform, c, a.id)
 
 
+def test_repointing_an_alias_is_checked_for_every_actor_linking_through_it(platform):
+    a, b, c, d = (register(platform) for _ in range(4))
+    alias(platform, "hop", c.id)
+    relink(platform, a, "hop")  # a -> hop (c)
+    relink(platform, d, "hop")  # d -> hop (c)
+    relink(platform, b, a.id)  # b -> a
+    with pytest.raises(InvalidRequest) as err:
+        update_alias(platform.store, ALICE, "hop", b.id)  # a -> b -> a
+    assert err.value.message == CYCLE
+    with pytest.raises(InvalidRequest, match="cycle of linked actors"):
+        update_alias(platform.store, ALICE, "hop", d.id)  # d -> d
+    assert platform.store.get_object(T, "alias", "hop")["actor_id"] == c.id
+    e = register(platform)
+    assert update_alias(platform.store, ALICE, "hop", e.id)["actor_id"] == e.id
+
+
+def test_a_loop_stored_despite_the_checks_is_not_followed(platform, caplog):
+    """Two API processes may each check one half of a loop before either writes it: the
+    events agent refuses to carry an event around the loop."""
+    b = register(platform)
+    a = register(platform, link=b.id)
+    c = register(platform, link=a.id)  # c is not on the loop: its events reach a once
+    platform.store.save_actor(platform.store.get_actor(T, b.id).replace(link=a.id))  # the race's result
+    emit = platform._event_producer.emit
+    emit(platform.store.get_actor(T, a.id), "ACTOR_READY", status_message="")
+    emit(platform.store.get_actor(T, c.id), "ACTOR_READY", status_message="")
+    for _ in range(5):  # the worker started for a's execution may emit more events
+        platform.events.tick()
+        time.sleep(0.05)
+    assert platform.store.list_executions(T, b.id) == []
+    assert [e.executor for e in platform.store.list_executions(T, a.id)] == ["Abaco Event"]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("loop of links" in m and a.id in m and b.id in m for m in warned), warned
+
+
 def test_self_links_by_id_or_alias_are_refused(platform):
     c = register(platform)
     with pytest.raises(InvalidRequest) as err:
@@ -147,9 +185,43 @@ def test_admins_may_link_to_any_actor_of_the_tenant(platform):
     assert register(platform, ADMIN, link=target.id).link == target.id
 
 
-@pytest.mark.parametrize("url", ["ftp://host/x", "not a url", "http://", "/relative/path", "http://h/a b"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://host/x",
+        "not a url",
+        "http://",
+        "/relative/path",
+        "http://h/a b",
+        "http://[::1/x",
+        "http://h/\x01x",
+    ],
+)
 def test_webhooks_must_be_http_urls(platform, url):
     with pytest.raises(InvalidRequest, match="the webhook must be an absolute http or https URL"):
+        register(platform, webhook=url)
+
+
+def test_private_webhook_targets_follow_the_setting(tmp_path):
+    settings = Settings(
+        data_dir=str(tmp_path), init_count=0, cron_interval=0, events_interval=0, auth=["token"]
+    )
+    p = Platform(
+        settings, build_plugin_manager(), MemoryStore(), LocalQueue(str(tmp_path / "q.db")), FakeBackend()
+    )
+    try:
+        with pytest.raises(InvalidRequest, match="loopback, link-local, private or multicast"):
+            register(p, webhook="http://169.254.169.254/latest/meta-data")
+        assert register(p, webhook="https://hooks.example/x").webhook == "https://hooks.example/x"
+        settings.webhook_allow_private = True
+        assert register(p, webhook="http://127.0.0.1:9/x").webhook == "http://127.0.0.1:9/x"
+    finally:
+        p.stop()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:abc/x", "http://127.0.0.1:99999/x", "http://h:0/x"])
+def test_a_webhook_port_must_be_a_tcp_port(platform, url):
+    with pytest.raises(InvalidRequest, match="the port of the webhook must be a number from 1 to 65535"):
         register(platform, webhook=url)
 
 
