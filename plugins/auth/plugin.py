@@ -35,7 +35,9 @@ def _jwt(settings: Settings, store: Store) -> AuthMethod:
 @hookimpl
 def abaco_auth_methods() -> list[AuthMethodInfo]:
     return [
-        AuthMethodInfo("none", _none, "single-user mode: every request is the configured user, role ALL"),
+        AuthMethodInfo(
+            "none", _none, "single-user mode: every request is the configured user, role ALL", ambient=True
+        ),
         AuthMethodInfo("token", _token, "API tokens (abaco token create) as Authorization: Bearer"),
         AuthMethodInfo("jwt", _jwt, "Abaco v2 gateway JWTs in X-Jwt-Assertion-<TENANT> headers (RS256)"),
     ]
