@@ -11,7 +11,7 @@ from ..auth import Authenticator
 from ..errors import InvalidRequest, PayloadTooLarge
 from ..loopback import LocalOnly
 from ..platform import Platform
-from .authn import auth_request, authenticate, install_authenticator
+from .authn import authenticate, install_authenticator, request_headers
 from .authz import authorize
 from .errors import handle_exception
 from .nonce_auth import redeem_nonce
@@ -72,7 +72,7 @@ async def _local_only(request: Request) -> None:
     a host other than this machine, preflights included (:mod:`abaco_core.loopback`)."""
     guard = _guard(request)
     if guard is not None:
-        guard.check(auth_request(request).headers)
+        guard.check(request_headers(request))
 
 
 def _guard(request: Request) -> LocalOnly | None:
@@ -103,7 +103,8 @@ async def _access(request: Request) -> None:
 
 
 async def _options(request: Request, **_: str) -> HTTPResponse:
-    """Preflight requests bypass authentication and always succeed (spec §2.9)."""
+    """Preflight requests bypass authentication and succeed (spec §2.9), unless the
+    single-user mode refused their source first (``_local_only``)."""
     return HTTPResponse(b"", status=200, content_type="text/plain; charset=utf-8")
 
 
