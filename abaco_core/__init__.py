@@ -31,7 +31,7 @@ from .records import (
     StoreInfo,
 )
 from .schedules import Due, Schedule
-from .settings import Settings, SettingSpec, parse_bool
+from .settings import Settings, SettingSpec, parse_bool, parse_list
 
 __version__ = "0.1.0"
 
@@ -71,4 +71,5 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "parse_bool",
+    "parse_list",
 ]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .access import ADMIN_ROLE, ALL_ROLE, EVERYONE_ROLE, LIMITED_ROLE, PRIVILEGED_ROLE, Identity
 from .errors import ConfigError, InvalidRequest
+from .loopback import LocalOnly
 from .records import AuthRequest
 from .settings import Settings, is_loopback
 
@@ -72,11 +73,14 @@ def require_known_role(who: Identity, settings: Settings) -> Identity:
 
 class Authenticator:
     """The configured methods, tried in order; the first that recognises a request wins and
-    its caller must hold a known role."""
+    its caller must hold a known role. ``local_only`` is set when a method lets callers in
+    without a credential (``AuthMethodInfo.ambient``): the API then refuses requests from
+    elsewhere than this machine (:mod:`abaco_core.loopback`)."""
 
-    def __init__(self, settings: Settings, methods: Iterable[AuthMethod]) -> None:
+    def __init__(self, settings: Settings, methods: Iterable[AuthMethod], *, ambient: bool = False) -> None:
         self.settings = settings
         self.methods = list(methods)
+        self.local_only = LocalOnly(settings) if ambient else None
 
     def authenticate(self, request: AuthRequest) -> Identity | None:
         for method in self.methods:
@@ -93,14 +97,14 @@ def build_authenticator(pm: pluggy.PluginManager, settings: Settings, store: Sto
 
     names = check_auth_settings(settings)
     known = auth_methods(pm)
-    methods = []
+    infos = []
     for name in names:
         try:
-            info = known[name]
+            infos.append(known[name])
         except KeyError:
             raise ConfigError(
                 f"unknown authentication method {name!r} in ABACO_AUTH; installed: "
                 f"{', '.join(sorted(known)) or 'none'}"
             ) from None
-        methods.append(info.factory(settings, store))
-    return Authenticator(settings, methods)
+    methods = [info.factory(settings, store) for info in infos]
+    return Authenticator(settings, methods, ambient=any(info.ambient for info in infos))

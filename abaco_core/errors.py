@@ -17,6 +17,7 @@ __all__ = [
     "Conflict",
     "ContainerFailed",
     "ExecutionNotFound",
+    "ForbiddenOrigin",
     "ImageNotFound",
     "InvalidRequest",
     "InvalidSchedule",
@@ -117,6 +118,14 @@ class AuthenticationFailed(AbacoError):
     status = 401
     #: the ``WWW-Authenticate`` challenge sent with the 401
     challenge = 'Bearer error="invalid_token"'
+
+
+class ForbiddenOrigin(AbacoError):
+    """A server that lets every caller in without a credential (``ABACO_AUTH=none``) refuses a
+    request that comes, or may come, from a web page or a host other than this machine (HTTP
+    403; :mod:`abaco_core.loopback`). Not a permission refusal: those stay 400 (Q1)."""
+
+    status = 403
 
 
 class PermissionDenied(InvalidRequest):

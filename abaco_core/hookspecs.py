@@ -81,6 +81,9 @@ class AbacoSpecs:
             @hookimpl
             def abaco_auth_methods():
                 return [AuthMethodInfo("header", lambda settings, store: HeaderAuth(settings))]
+
+        A method that lets callers in without a credential of theirs sets ``ambient=True``:
+        the API then serves only requests from this machine (see ``AuthMethodInfo``).
         """
 
     # -- decisions (first result wins) ------------------------------------------------

@@ -132,11 +132,18 @@ class AuthMethodInfo:
     ``factory`` is called once when the API is built, with the settings and the store (API
     tokens live there); it raises :class:`~abaco_core.errors.ConfigError` when the settings
     the method needs are missing or wrong, so a misconfigured server never starts.
+
+    ``ambient`` marks a method that recognises a caller without any credential of theirs
+    (``none``: whoever connects is an admin). A browser's request would then act on the
+    user's behalf for whatever page sent it, so with such a method configured the API
+    serves only requests from this machine (:class:`abaco_core.loopback.LocalOnly`) and its
+    CORS answers name only local origins.
     """
 
     name: str
     factory: Callable[[Settings, Store], AuthMethod]
     description: str = ""
+    ambient: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,15 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
-__all__ = ["SettingSpec", "Settings", "is_loopback", "load_settings", "parse_bool", "redact_url"]
+__all__ = [
+    "SettingSpec",
+    "Settings",
+    "is_loopback",
+    "load_settings",
+    "parse_bool",
+    "parse_list",
+    "redact_url",
+]
 
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}
@@ -40,7 +48,8 @@ def parse_bool(value: Any) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
-def _parse_list(value: Any) -> list[str]:
+def parse_list(value: Any) -> list[str]:
+    """A comma-separated string (or a TOML list) → its non-empty, stripped items."""
     if isinstance(value, (list, tuple)):
         return [str(v).strip() for v in value if str(v).strip()]
     return [part.strip() for part in str(value).split(",") if part.strip()]
@@ -257,7 +266,7 @@ def _field_parser(f: dataclasses.Field[Any]) -> Callable[[Any], Any]:
     if kind.startswith("float"):
         return float
     if kind.startswith("list"):
-        return _parse_list
+        return parse_list
     return lambda v: None if v in ("", None) and "None" in kind else str(v)
 
 

@@ -8,9 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
+from ..auth import Authenticator
 from ..errors import InvalidRequest, PayloadTooLarge
+from ..loopback import LocalOnly
 from ..platform import Platform
-from .authn import authenticate, install_authenticator
+from .authn import authenticate, install_authenticator, request_headers
 from .authz import authorize
 from .errors import handle_exception
 from .nonce_auth import redeem_nonce
@@ -65,6 +67,7 @@ def create_app(platform: Platform, *, name: str | None = None, touchup: bool = F
         app.add_route(_options, path, methods=["OPTIONS"], name=f"{route_name}_options", strict_slashes=False)
 
     app.error_handler.add(Exception, handle_exception)
+    app.on_request(_local_only)
     app.on_request(_limit_body)
     app.on_request(_access)
     app.on_response(_cors)
@@ -73,6 +76,19 @@ def create_app(platform: Platform, *, name: str | None = None, touchup: bool = F
 
 #: bodies of requests other than messages are small JSON or forms
 _MAX_FIELDS_BODY = 1 << 20
+
+
+async def _local_only(request: Request) -> None:
+    """With a method that lets every caller in (``none``), refuse what comes from a web page or
+    a host other than this machine, preflights included (:mod:`abaco_core.loopback`)."""
+    guard = _guard(request)
+    if guard is not None:
+        guard.check(request_headers(request))
+
+
+def _guard(request: Request) -> LocalOnly | None:
+    authenticator: Authenticator = request.app.ctx.authenticator
+    return authenticator.local_only
 
 
 async def _limit_body(request: Request) -> None:
@@ -98,12 +114,21 @@ async def _access(request: Request) -> None:
 
 
 async def _options(request: Request, **_: str) -> HTTPResponse:
-    """Preflight requests bypass authentication and always succeed (spec §2.9)."""
+    """Preflight requests bypass authentication and succeed (spec §2.9), unless the
+    single-user mode refused their source first (``_local_only``)."""
     return HTTPResponse(b"", status=200, content_type="text/plain; charset=utf-8")
 
 
 async def _cors(request: Request, response: HTTPResponse) -> None:
-    if request.headers.get("origin") or request.method == "OPTIONS":
+    """The spec's permissive CORS (§2.9) where a caller needs a credential a page cannot borrow
+    (token, jwt); with ``none`` only a local page's own origin, never ``*``."""
+    origin = request.headers.get("origin")
+    guard = _guard(request)
+    if guard is not None:
+        response.headers["Vary"] = "Origin"
+        if origin and guard.allows_origin(origin):
+            response.headers["Access-Control-Allow-Origin"] = origin
+    elif origin or request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Origin"] = "*"
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = ", ".join((*_ALL_METHODS, "OPTIONS"))

@@ -14,7 +14,7 @@ from ..auth import Authenticator, build_authenticator
 from ..platform import Platform
 from ..records import AuthRequest
 
-__all__ = ["auth_request", "authenticate", "install_authenticator"]
+__all__ = ["auth_request", "authenticate", "install_authenticator", "request_headers"]
 
 
 def install_authenticator(app: Sanic, platform: Platform) -> Authenticator:
@@ -25,14 +25,20 @@ def install_authenticator(app: Sanic, platform: Platform) -> Authenticator:
     return authenticator
 
 
-def auth_request(request: Request) -> AuthRequest:
-    """The framework-free view of ``request`` the methods read (lower-case header names,
-    first value of each)."""
+def request_headers(request: Request) -> dict[str, str]:
+    """Lower-case header names, first value of each."""
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
         headers.setdefault(name.lower(), value)
+    return headers
+
+
+def auth_request(request: Request) -> AuthRequest:
+    """The framework-free view of ``request`` the methods read."""
     query = {k: list(v) for k, v in request.get_args(keep_blank_values=True).items()}
-    return AuthRequest(method=request.method, path=request.path, headers=headers, query=query)
+    return AuthRequest(
+        method=request.method, path=request.path, headers=request_headers(request), query=query
+    )
 
 
 async def authenticate(request: Request) -> Identity | None:

@@ -2,6 +2,9 @@
 
 The header ``X-Jwt-Assertion-<TENANT>`` (prefix configurable, matched case-insensitively)
 names the tenant, upper-cased; the fallback header ``Assertion`` implies ``DEV_STAGING``.
+The header name is all that ties a JWT to a tenant, as upstream behind its gateway (§2.11);
+``ABACO_JWT_TENANTS`` bounds the tenants a header may name and ``ABACO_JWT_TENANT_CLAIM``
+makes a claim confirm it (a JWT failing either is invalid).
 The signature is RS256 (WSO2 writes ``SHA256withRSA`` in the JWT header: the same algorithm)
 under the configured public key. A JWT that is invalid for any reason — signature, expiry,
 shape, no user — is treated as no JWT: the request may still carry a nonce.
@@ -95,6 +98,10 @@ class JwtSettings:
     roles_claim: str = "http://wso2.org/claims/role"
     ms_exp_compat: bool = False
     leeway: int = 0
+    #: the tenants a header may name; empty: any (upstream, behind a gateway that strips them)
+    tenants: tuple[str, ...] = ()
+    #: a claim that must name the header's tenant; empty: not checked
+    tenant_claim: str = ""
 
 
 class JwtAuth:
@@ -110,6 +117,7 @@ class JwtAuth:
         self.clock = clock
         self._prefix = config.header_prefix.lower()
         self._fallback = config.fallback_header.lower()
+        self._tenants = frozenset(tenant.upper() for tenant in config.tenants)
         self._jws = jwt.PyJWS(algorithms=["RS256"])
         for alias in ALGORITHMS[1:]:
             self._jws.register_algorithm(alias, RSAAlgorithm(RSAAlgorithm.SHA256))
@@ -123,6 +131,7 @@ class JwtAuth:
                 for f in dataclasses.fields(JwtSettings)
             }
         )
+        config = dataclasses.replace(config, tenants=tuple(config.tenants))
         if not config.header_prefix:
             raise ConfigError("ABACO_JWT_HEADER_PREFIX must not be empty")
         return cls(load_public_key(settings.get("jwt_public_key", "")), config)
@@ -132,8 +141,21 @@ class JwtAuth:
         if found is None:
             return None
         header, tenant, token = found
+        if self._tenants and tenant not in self._tenants:
+            log.info("JWT in %s ignored: tenant %s is not in ABACO_JWT_TENANTS", header, tenant)
+            return None
         claims = self.claims(token)
         if claims is None:
+            return None
+        if self.config.tenant_claim and tenant not in self.claimed_tenants(
+            claims.get(self.config.tenant_claim)
+        ):
+            log.info(
+                "JWT in %s ignored: claim %s does not name tenant %s",
+                header,
+                self.config.tenant_claim,
+                tenant,
+            )
             return None
         user = claims.get(self.config.user_claim)
         username = user.split("@", 1)[0].strip() if isinstance(user, str) else ""
@@ -201,6 +223,12 @@ class JwtAuth:
             if claim == "nbf" and value - leeway > now:
                 return "not valid yet"
         return None
+
+    @staticmethod
+    def claimed_tenants(value: object) -> frozenset[str]:
+        """The tenants a tenant claim names, upper-cased: a string or a list of strings."""
+        values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        return frozenset(v.strip().upper() for v in values if isinstance(v, str) and v.strip())
 
     @staticmethod
     def roles(value: object) -> tuple[str, ...]:

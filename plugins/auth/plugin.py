@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from abaco_core import AuthMethodInfo, SettingSpec, hookimpl, parse_bool
+from abaco_core import AuthMethodInfo, SettingSpec, hookimpl, parse_bool, parse_list
 
 if TYPE_CHECKING:
     from abaco_core.interfaces import AuthMethod, Store
@@ -35,7 +35,9 @@ def _jwt(settings: Settings, store: Store) -> AuthMethod:
 @hookimpl
 def abaco_auth_methods() -> list[AuthMethodInfo]:
     return [
-        AuthMethodInfo("none", _none, "single-user mode: every request is the configured user, role ALL"),
+        AuthMethodInfo(
+            "none", _none, "single-user mode: every request is the configured user, role ALL", ambient=True
+        ),
         AuthMethodInfo("token", _token, "API tokens (abaco token create) as Authorization: Bearer"),
         AuthMethodInfo("jwt", _jwt, "Abaco v2 gateway JWTs in X-Jwt-Assertion-<TENANT> headers (RS256)"),
     ]
@@ -64,4 +66,17 @@ def abaco_settings() -> list[SettingSpec]:
             parse_bool,
         ),
         SettingSpec("jwt_leeway", 0, "seconds of clock skew allowed on exp and nbf", int),
+        SettingSpec(
+            "jwt_tenants",
+            [],
+            "the tenants a JWT header may name (comma-separated); a header naming another is an "
+            "invalid JWT. Empty: any, as upstream behind its gateway",
+            parse_list,
+        ),
+        SettingSpec(
+            "jwt_tenant_claim",
+            "",
+            "a claim that must name the tenant of the JWT's header (a string, or a list of them); "
+            "empty: not checked",
+        ),
     ]

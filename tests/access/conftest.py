@@ -1,6 +1,7 @@
 """A test API server (``tests/access/serve.py``) in a subprocess, driven over real HTTP as
 distinct users: ``server.as_user("alice", BASIC)`` is an httpx client whose requests carry the
-test identity headers."""
+headers of the test-only ``test-header`` authentication method (``tests/access/header_auth.py``),
+which ``ABACO_AUTH`` selects."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from abaco_core.access import ADMIN_ROLE, PRIVILEGED_ROLE, USER_ROLE
+from tests.access import header_auth
 from tests.conftest import ROOT, free_port
 
 ADMIN = (ADMIN_ROLE,)
@@ -28,6 +30,8 @@ QUIET = {
     "ABACO_AUTOSCALE_INTERVAL": "0",
     "ABACO_HOUSEKEEPING_INTERVAL": "3600",
 }
+#: the callers are named by the test-only method's headers, through the real pipeline
+HEADER_AUTH = {"ABACO_AUTH": header_auth.NAME}
 
 
 class AccessServer:
@@ -35,7 +39,7 @@ class AccessServer:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **QUIET, **env}
+        self.env = {**os.environ, **QUIET, **HEADER_AUTH, **env}
         self.log_path = data_dir / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._clients: list[httpx.Client] = []
@@ -75,9 +79,9 @@ class AccessServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def as_user(self, user: str, roles: tuple[str, ...], tenant: str | None = None) -> httpx.Client:
-        headers = {"X-Test-User": user, "X-Test-Roles": ",".join(roles)}
+        headers = {header_auth.USER_HEADER: user, header_auth.ROLES_HEADER: ",".join(roles)}
         if tenant:
-            headers["X-Test-Tenant"] = tenant
+            headers[header_auth.TENANT_HEADER] = tenant
         client = httpx.Client(base_url=self.url, headers=headers, timeout=30)
         self._clients.append(client)
         return client

@@ -1,10 +1,10 @@
-"""A test API server: the real app, store and queue, the fake container backend, and a
-*test-only* authentication step that takes the caller from request headers.
+"""A test API server: the real app, store, queue and authentication pipeline, the fake
+container backend, and the test-only ``test-header`` authentication method
+(:mod:`tests.access.header_auth`), registered as a plugin and chosen by ``ABACO_AUTH``.
 
-Run as ``python -m tests.access.serve --port N --data-dir D`` (settings from ``ABACO_*``).
-The header identity lives here, in the tests, and never in the product: the product's
-authentication methods (tokens, JWT) are tested on their own. A request without
-``X-Test-User`` is "not recognised", so a nonce may authenticate it, as in production.
+Run as ``ABACO_AUTH=test-header python -m tests.access.serve --port N --data-dir D`` (settings
+from ``ABACO_*``, as ``tests/access/conftest.py`` does). The header identity lives in the tests
+and never in the product: the product's methods (none, tokens, JWT) are tested on their own.
 """
 
 from __future__ import annotations
@@ -12,40 +12,23 @@ from __future__ import annotations
 import argparse
 import os
 
-from sanic import Request
-
-import abaco_core.api.app as app_module
-from abaco_core.access import Identity
-
-USER_HEADER = "x-test-user"
-ROLES_HEADER = "x-test-roles"
-TENANT_HEADER = "x-test-tenant"
-
-
-async def header_identity(request: Request) -> Identity | None:
-    user = request.headers.get(USER_HEADER)
-    if not user:
-        return None
-    roles = tuple(r.strip() for r in request.headers.get(ROLES_HEADER, "").split(",") if r.strip())
-    tenant = request.headers.get(TENANT_HEADER) or request.app.ctx.platform.settings.tenant
-    return Identity(tenant, user, roles, method="test-header")
+from abaco_core.api.app import create_app
+from abaco_core.platform import build_platform
+from abaco_core.plugins import build_plugin_manager, settings_from
+from tests.access import header_auth
 
 
 def main() -> None:
-    from abaco_core.platform import build_platform
-    from abaco_core.plugins import build_plugin_manager, settings_from
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data-dir", required=True)
     args = parser.parse_args()
-    app_module.authenticate = header_identity
-    pm = build_plugin_manager()
+    pm = build_plugin_manager(extra=[header_auth])
     settings = settings_from(pm, port=args.port, data_dir=args.data_dir, backend="fake")
     os.makedirs(settings.data_dir, exist_ok=True)
     platform = build_platform(settings, pm)
     platform.start()
-    app = app_module.create_app(platform, name="abaco_access_test")
+    app = create_app(platform, name="abaco_access_test")
     try:
         app.run(host="127.0.0.1", port=args.port, single_process=True, access_log=False, motd=False)
     finally:

@@ -189,6 +189,15 @@ def test_tenants_do_not_see_each_other(server):
     assert ok(here.get("/actors/tenant.alias"))["id"] == actor_id
 
 
+def test_callers_pass_the_real_authentication_pipeline(server):
+    """The test method is one configured method among the product's: its callers meet the
+    required-role gate (§3.2), and a request it does not recognise is the product's 400."""
+    missing_role = "Not authorized -- missing required role."
+    denied(server.as_user("stranger", ("Internal/nobody",)).get("/actors"), 400, missing_role)
+    denied(server.as_user("roleless", ()).get("/actors"), 400, missing_role)  # Internal/everyone
+    denied(server.anonymous().get("/actors"), 400, "No JWT or nonce provided.")
+
+
 # -- permission endpoints (§5.9) ---------------------------------------------------------------
 
 

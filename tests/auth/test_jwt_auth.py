@@ -96,6 +96,36 @@ def test_jwt_headers_of_two_tenants_are_ambiguous():
     assert method().authenticate(request({"X-Jwt-Assertion-A": token, "X-Jwt-Assertion-B": token})) is None
 
 
+def test_an_allow_list_of_tenants_makes_other_tenant_headers_invalid():
+    """Renaming the header moves a JWT to another tenant (§2.11); ``ABACO_JWT_TENANTS`` bounds
+    where it can move."""
+    token = gateway_jwt(exp=NOW + 60)
+    auth = method(tenants=("dev-develop", "TACC"))
+    assert auth.authenticate(request({"X-Jwt-Assertion-DEV-DEVELOP": token})).tenant == "DEV-DEVELOP"
+    assert auth.authenticate(request({"x-jwt-assertion-tacc": token})).tenant == "TACC"
+    assert auth.authenticate(request({"X-Jwt-Assertion-INVENTED": token})) is None
+    assert auth.authenticate(request({"X-Jwt-Assertion-DEV-STAGING": token})) is None
+    # the fallback header's tenant is a tenant like the others
+    assert auth.authenticate(request({"Assertion": token})) is None
+    assert (
+        method(tenants=("DEV_STAGING",)).authenticate(request({"Assertion": token})).tenant == "DEV_STAGING"
+    )
+
+
+def test_a_tenant_claim_must_name_the_header_tenant():
+    auth = method(tenant_claim="tenant")
+    develop = gateway_jwt(exp=NOW + 60, tenant="dev-develop")
+    assert auth.authenticate(request({"X-Jwt-Assertion-Dev-Develop": develop})).tenant == "DEV-DEVELOP"
+    assert auth.authenticate(request({"X-Jwt-Assertion-DEV-STAGING": develop})) is None
+    assert auth.authenticate(request({"X-Jwt-Assertion-Dev-Develop": gateway_jwt(exp=NOW + 60)})) is None
+    both = gateway_jwt(exp=NOW + 60, tenant=["TACC", "DEV-DEVELOP"])
+    assert auth.authenticate(request({"X-Jwt-Assertion-tacc": both})).tenant == "TACC"
+    assert auth.authenticate(request({"X-Jwt-Assertion-SD2E": both})) is None
+    for odd in (5, None, {"tenant": "TACC"}, [["TACC"]]):
+        token = gateway_jwt(exp=NOW + 60, tenant=odd)
+        assert auth.authenticate(request({"X-Jwt-Assertion-TACC": token})) is None, odd
+
+
 def test_header_and_claim_names_are_configurable():
     token = jwt.encode(
         {"sub": "bob@example.org", "groups": ["Internal/abaco-admin"], "exp": NOW + 60},
@@ -214,3 +244,17 @@ def test_settings_build_the_method():
     settings.plugin.update(jwt_public_key=public_der_base64(private_key()), jwt_ms_exp_compat=True)
     auth = JwtAuth.from_settings(settings)
     assert auth.config.ms_exp_compat and auth.config.header_prefix == "X-Jwt-Assertion-"
+    assert auth.config.tenants == () and auth.config.tenant_claim == ""
+
+
+def test_tenant_settings_from_the_environment(monkeypatch):
+    from abaco_core.plugins import build_plugin_manager, settings_from
+
+    monkeypatch.setenv("ABACO_JWT_PUBLIC_KEY", public_der_base64(private_key()))
+    monkeypatch.setenv("ABACO_JWT_TENANTS", "dev-develop, TACC")
+    monkeypatch.setenv("ABACO_JWT_TENANT_CLAIM", "http://wso2.org/claims/tenant")
+    auth = JwtAuth.from_settings(settings_from(build_plugin_manager()))
+    assert auth.config.tenants == ("dev-develop", "TACC")
+    assert auth.config.tenant_claim == "http://wso2.org/claims/tenant"
+    token = gateway_jwt(exp=time.time() + 60, **{"http://wso2.org/claims/tenant": "tacc"})
+    assert auth.authenticate(request({"X-Jwt-Assertion-TACC": token})).tenant == "TACC"

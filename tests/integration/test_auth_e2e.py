@@ -229,6 +229,25 @@ def test_jwt_tenants_are_isolated(servers, key_file, database):
     staging.close()
 
 
+def test_jwt_tenants_can_be_bounded(servers, key_file):
+    """With ``ABACO_JWT_TENANTS`` and ``ABACO_JWT_TENANT_CLAIM``, renaming the header no longer
+    moves a JWT to another tenant: it is an invalid JWT there."""
+    tenant_claim = "http://wso2.org/claims/tenant"
+    root = gateway_jwt("root@carbon.super", ADMIN, **{tenant_claim: "DEV-DEVELOP"})
+    server = servers(
+        {"X-Jwt-Assertion-DEV-DEVELOP": root},
+        ABACO_AUTH="jwt",
+        ABACO_JWT_PUBLIC_KEY=str(key_file),
+        ABACO_JWT_TENANTS="DEV-DEVELOP,DEV-STAGING",
+        ABACO_JWT_TENANT_CLAIM=tenant_claim,
+    )
+    assert server.client.get("/actors").status_code == 200
+    anonymous = httpx.Client(base_url=server.url, timeout=30)
+    for header in ("X-Jwt-Assertion-INVENTED", "X-Jwt-Assertion-DEV-STAGING"):
+        assert_error(anonymous.get("/actors", headers={header: root}), 400, NO_CREDENTIAL)
+    anonymous.close()
+
+
 def test_jwt_callers_reach_the_container(servers, key_file):
     alice = {"X-Jwt-Assertion-Dev-Develop": gateway_jwt("alice@carbon.super", USER)}
     server = servers(alice, ABACO_AUTH="jwt", ABACO_JWT_PUBLIC_KEY=str(key_file))

@@ -173,20 +173,25 @@ def test_halting_an_execution_that_does_not_run(abaco, actor_id):
 
 
 def test_cors_preflight_and_origin(abaco, actor_id):
+    """The single-user mode answers a local page with its own origin, never ``*``
+    (tests/integration/test_local_mode_http.py has the rest, and the spec's ``*`` for the
+    authenticated methods)."""
+    local_page = "http://localhost:3000"
     r = abaco.client.options(
         f"/actors/{actor_id}/messages",
         headers={
-            "Origin": "http://example.test",
+            "Origin": local_page,
             "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "authorization, content-type",
         },
     )
     assert r.status_code == 200
-    assert r.headers["access-control-allow-origin"] == "*"
+    assert r.headers["access-control-allow-origin"] == local_page
     assert "POST" in r.headers["access-control-allow-methods"]
     assert r.headers["access-control-allow-headers"] == "authorization, content-type"
-    r = abaco.client.get("/actors", headers={"Origin": "http://example.test"})
-    assert r.headers["access-control-allow-origin"] == "*"
+    r = abaco.client.get("/actors", headers={"Origin": local_page})
+    assert r.headers["access-control-allow-origin"] == local_page
+    assert_error(abaco.client.get("/actors", headers={"Origin": "http://example.test"}), 403, "Origin")
 
 
 def test_nothing_accepted_is_lost_by_bad_requests(abaco, actor_id):

@@ -105,3 +105,11 @@ def test_the_start_banner_says_how_callers_are_recognised():
     assert auth_banner(Settings(auth=["jwt", "token"]), store) == "abaco: authentication jwt,token."
     revoke_token(store, record["id"])
     assert hint in auth_banner(Settings(host="0.0.0.0"), store)
+
+
+def test_a_method_without_credentials_makes_the_server_local_only():
+    """``none`` is ambient: with it anywhere in the list, the API keeps web pages out."""
+    pm = build_plugin_manager()
+    for auth, local_only in ((["none"], True), (["token", "none"], True), (["token"], False)):
+        built = build_authenticator(pm, Settings(auth=auth), MemoryStore())
+        assert (built.local_only is not None) is local_only, auth
