@@ -1,10 +1,15 @@
 """Search over HTTP (spec §5.12): ``GET /actors/search/{type}``, and the searches that query
 parameters turn ``GET /actors``, ``GET /actors/{id}/executions``, ``GET /actors/{id}/workers``
 and ``GET .../executions/{eid}/logs`` into (with the actor / execution filter pre-applied).
+
+A search gathers and evaluates its records in a worker thread, never on the event loop, and
+its evaluation stops after :data:`SEARCH_TIME_BUDGET` seconds (a 400), so no search holds up
+other requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 
 from sanic import Request
@@ -12,13 +17,16 @@ from sanic.response import HTTPResponse
 
 from ..casing import camelize_keys
 from ..errors import InvalidRequest
-from ..search import FIELDS, SEARCH_TYPES, parse_query, run_query, search_records
+from ..search import FIELDS, SEARCH_TYPES, Query, SearchPage, parse_query, run_query, search_records
 from ..search.records import Scope
 from .envelope import ok
 from .requests import identity, query_lists
 from .views import Views
 
-__all__ = ["SEARCH_ROUTES", "search", "search_response", "wants_search"]
+__all__ = ["SEARCH_ROUTES", "SEARCH_TIME_BUDGET", "search", "search_response", "wants_search"]
+
+#: seconds the evaluation of a search may take before it is a 400
+SEARCH_TIME_BUDGET = 10.0
 
 #: query parameters that never make a request a search
 _NOT_SEARCH = frozenset({"x-nonce"})
@@ -46,8 +54,13 @@ async def search_response(
     query = parse_query(query_lists(request), fields=FIELDS[kind], camel=camel, what=kind)
     who = identity(request)
     scope = Scope(who.tenant, who.username, actor_id=actor_id, execution_id=execution_id)
-    records = search_records(platform, Views(request.app.ctx.views.api, "snake"), kind, scope)
-    page = run_query(records, query)
+    views = Views(request.app.ctx.views.api, "snake")
+    budget = SEARCH_TIME_BUDGET
+
+    def run(query: Query) -> SearchPage:
+        return run_query(search_records(platform, views, kind, scope), query, budget=budget)
+
+    page = await asyncio.to_thread(run, query)
     result = page.result(camel=camel)
     if camel:
         result["search"] = [camelize_keys(r) for r in page.records]
