@@ -30,6 +30,7 @@ __all__ = [
     "ALIAS_ACTOR_DENIED",
     "ALIAS_DENIED",
     "CONFIG_DENIED",
+    "NONCE_FORBIDDEN",
     "WORKERS_DENIED",
     "authorize",
     "check_rule",
@@ -43,6 +44,8 @@ ALIAS_DENIED = "Not authorized -- you do not have access to this alias."
 ALIAS_ACTOR_DENIED = "Not authorized -- you do not have access to this alias and actor."
 CONFIG_DENIED = "You do not have sufficient access to this actor config."
 WORKERS_DENIED = "Not authorized -- only admins are authorized to update workers."
+#: ours: what a nonce may never do (create nonces, change permissions)
+NONCE_FORBIDDEN = "Not authorized -- a nonce cannot be used to create nonces or change permissions."
 #: a handled route the policy forgot (a bug; the matrix test catches it)
 NO_POLICY = "Not authorized -- no access policy covers this request."
 
@@ -52,6 +55,9 @@ CONFIG_KIND = "config"
 async def authorize(request: Request, who: Identity) -> None:
     """Raise :class:`PermissionDenied` (400, Q1) or a 404 when the caller may not go on."""
     template, rule, params = rule_for(request)
+    if who.nonce is not None and rule is not None and not rule.by_nonce:
+        # before the admin short-cut: an admin's nonce carries the admin role
+        raise PermissionDenied(NONCE_FORBIDDEN)
     if who.is_admin:
         return
     if template is None:

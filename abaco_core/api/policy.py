@@ -57,6 +57,9 @@ class Rule:
     level: Level = Level.NONE
     #: the restricted registration fields (§3.5) are checked in the body first
     restricted: bool = False
+    #: ours: a request authenticated by a nonce may make it (``False``: creating nonces and
+    #: changing permissions, so a nonce never mints credentials or grants rights)
+    by_nonce: bool = True
 
 
 ANYONE = Rule(Guard.ANYONE)
@@ -64,8 +67,8 @@ ADMIN = Rule(Guard.ADMIN)
 RESTRICTED = Rule(Guard.ANYONE, restricted=True)
 
 
-def _actor(level: Level, restricted: bool = False) -> Rule:
-    return Rule(Guard.ACTOR, level, restricted)
+def _actor(level: Level, restricted: bool = False, by_nonce: bool = True) -> Rule:
+    return Rule(Guard.ACTOR, level, restricted, by_nonce)
 
 
 READ, EXECUTE, UPDATE = Level.READ, Level.EXECUTE, Level.UPDATE
@@ -100,9 +103,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("/{id}/workers/{wid}", "GET"): _actor(READ),
     ("/{id}/workers/{wid}", "DELETE"): _actor(UPDATE),
     ("/{id}/permissions", "GET"): _actor(READ),
-    ("/{id}/permissions", "POST"): _actor(UPDATE, restricted=True),
+    ("/{id}/permissions", "POST"): _actor(UPDATE, restricted=True, by_nonce=False),
+    # ours: a caller sees only the nonces at or below their own level (the handlers filter)
     ("/{id}/nonces", "GET"): _actor(READ),
-    ("/{id}/nonces", "POST"): _actor(UPDATE, restricted=True),
+    ("/{id}/nonces", "POST"): _actor(UPDATE, restricted=True, by_nonce=False),
     ("/{id}/nonces/{nid}", "GET"): _actor(READ),
     ("/{id}/nonces/{nid}", "DELETE"): _actor(UPDATE),
     # aliases (§5.11); creation checks UPDATE on the target actor in the handler
@@ -112,9 +116,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("/aliases/{alias}", "PUT"): Rule(Guard.ALIAS, UPDATE),
     ("/aliases/{alias}", "DELETE"): Rule(Guard.ALIAS, UPDATE),
     ("/aliases/{alias}/permissions", "GET"): Rule(Guard.ALIAS, READ),
-    ("/aliases/{alias}/permissions", "POST"): Rule(Guard.ALIAS, UPDATE),
+    ("/aliases/{alias}/permissions", "POST"): Rule(Guard.ALIAS, UPDATE, by_nonce=False),
     ("/aliases/{alias}/nonces", "GET"): Rule(Guard.ALIAS_AND_ACTOR, READ),
-    ("/aliases/{alias}/nonces", "POST"): Rule(Guard.ALIAS_AND_ACTOR, UPDATE),
+    ("/aliases/{alias}/nonces", "POST"): Rule(Guard.ALIAS_AND_ACTOR, UPDATE, by_nonce=False),
     ("/aliases/{alias}/nonces/{nid}", "GET"): Rule(Guard.ALIAS_AND_ACTOR, READ),
     ("/aliases/{alias}/nonces/{nid}", "DELETE"): Rule(Guard.ALIAS_AND_ACTOR, UPDATE),
     # actor configs (§5.13, Q13, Q14); the handlers filter the list and check listed actors
@@ -124,7 +128,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("/configs/{name}", "PUT"): Rule(Guard.CONFIG, UPDATE),
     ("/configs/{name}", "DELETE"): Rule(Guard.CONFIG, UPDATE),
     ("/configs/{name}/permissions", "GET"): Rule(Guard.CONFIG, READ),
-    ("/configs/{name}/permissions", "POST"): Rule(Guard.CONFIG, UPDATE),
+    ("/configs/{name}/permissions", "POST"): Rule(Guard.CONFIG, UPDATE, by_nonce=False),
     # search, utilization (§5.12, §5.14): any user; results are filtered by the handlers
     ("/search/{type}", "GET"): ANYONE,
     ("/utilization", "GET"): ANYONE,

@@ -309,3 +309,103 @@ def test_concurrent_redemption_never_exceeds_max_uses(tmp_path):
         finally:
             first.stop()
             second.stop()
+
+
+# -- ours: nonces never raise a caller's level ------------------------------------------------
+
+NONCE_FORBIDDEN = "Not authorized -- a nonce cannot be used to create nonces or change permissions."
+LEVELS = ["NONE", "READ", "EXECUTE", "UPDATE"]
+
+
+def test_a_caller_sees_only_nonces_at_or_below_their_level(server, alice):
+    """A READ holder may list an actor's nonces (spec §5.10) but never learns the id of a
+    nonce above READ, so cannot redeem the owner's UPDATE nonce to take the actor over."""
+    actor_id = new_actor(alice)
+    made = {level: nonce_of(alice, f"/actors/{actor_id}", level=level)["id"] for level in LEVELS}
+    admin = server.as_user("nonce-overseer", ADMIN)
+    for level in ("READ", "EXECUTE", "UPDATE"):
+        user = f"viewer-{level.lower()}"
+        ok(alice.post(f"/actors/{actor_id}/permissions", json={"user": user, "level": level}))
+        viewer = server.as_user(user, BASIC)
+        seen = LEVELS[: LEVELS.index(level) + 1]
+        assert [n["id"] for n in ok(viewer.get(f"/actors/{actor_id}/nonces"))] == [made[lv] for lv in seen]
+        for other, nonce_id in made.items():
+            r = viewer.get(f"/actors/{actor_id}/nonces/{nonce_id}")
+            if other in seen:
+                assert ok(r)["level"] == other
+            else:
+                denied(r, 404, "Nonce not found.")
+    # the escalation: the READ holder cannot name the UPDATE nonce, and guessing its id is 404
+    reader = server.as_user("viewer-read", BASIC)
+    denied(reader.get(f"/actors/{actor_id}/nonces/{made['UPDATE']}"), 404, "Nonce not found.")
+    # an UPDATE holder (who may delete nonces) sees them all; admins see them all
+    assert len(ok(server.as_user("viewer-update", BASIC).get(f"/actors/{actor_id}/nonces"))) == 4
+    assert len(ok(admin.get(f"/actors/{actor_id}/nonces"))) == 4
+    # the same through an alias of the actor: the actor's nonces, the caller's level on the actor
+    ok(alice.post("/actors/aliases", json={"alias": "seen.alias", "actor_id": actor_id}))
+    assert [n["id"] for n in ok(reader.get("/actors/seen.alias/nonces"))] == [made["NONE"], made["READ"]]
+
+
+def test_alias_nonces_are_seen_up_to_the_lower_of_alias_and_actor_levels(server, alice):
+    actor_id = new_actor(alice)
+    ok(alice.post("/actors/aliases", json={"alias": "low.alias", "actor_id": actor_id}))
+    made = {lv: nonce_of(alice, "/actors/aliases/low.alias", level=lv)["id"] for lv in LEVELS[:3]}
+    carol = server.as_user("carol", BASIC)
+    ok(alice.post("/actors/aliases/low.alias/permissions", json={"user": "carol", "level": "UPDATE"}))
+    ok(alice.post(f"/actors/{actor_id}/permissions", json={"user": "carol", "level": "READ"}))
+    assert [n["id"] for n in ok(carol.get("/actors/aliases/low.alias/nonces"))] == [made["NONE"], made["READ"]]
+    denied(carol.get(f"/actors/aliases/low.alias/nonces/{made['EXECUTE']}"), 404, "Nonce not found.")
+    ok(alice.post(f"/actors/{actor_id}/permissions", json={"user": "carol", "level": "UPDATE"}))
+    ok(alice.post("/actors/aliases/low.alias/permissions", json={"user": "carol", "level": "READ"}))
+    assert len(ok(carol.get("/actors/aliases/low.alias/nonces"))) == 2
+    ok(alice.post("/actors/aliases/low.alias/permissions", json={"user": "carol", "level": "EXECUTE"}))
+    assert len(ok(carol.get("/actors/aliases/low.alias/nonces"))) == 3
+
+
+def test_a_request_made_with_a_nonce_sees_no_nonce_above_it(server, alice, anonymous):
+    """The nonce's level caps what its request may see, even when its owner (here an admin)
+    could see more."""
+    actor_id = new_actor(alice)
+    update = nonce_of(alice, f"/actors/{actor_id}", level="UPDATE")["id"]
+    read = nonce_of(alice, f"/actors/{actor_id}", level="READ")["id"]
+    admin_read = nonce_of(server.as_user("nonce-boss", ADMIN), f"/actors/{actor_id}", level="READ")["id"]
+    for nonce in (read, admin_read):
+        listed = ok(anonymous.get(f"/actors/{actor_id}/nonces", params={"x-nonce": nonce}))
+        assert {n["id"] for n in listed} == {read, admin_read}
+        denied(
+            anonymous.get(f"/actors/{actor_id}/nonces/{update}", params={"x-nonce": nonce}),
+            404,
+            "Nonce not found.",
+        )
+    listed = ok(anonymous.get(f"/actors/{actor_id}/nonces", params={"x-nonce": update}))
+    assert {n["id"] for n in listed} == {update, read, admin_read}
+
+
+@pytest.mark.parametrize("roles", [BASIC, ADMIN], ids=["basic-owner", "admin-owner"])
+def test_a_nonce_cannot_create_nonces_or_change_permissions(server, anonymous, roles):
+    """Refused before redemption: the attempts use nothing up."""
+    owner = server.as_user("nonce-minter", roles)
+    actor_id = new_actor(owner)
+    ok(owner.post("/actors/aliases", json={"alias": f"mint.{actor_id.lower()}", "actor_id": actor_id}))
+    nonce = nonce_of(owner, f"/actors/{actor_id}", level="UPDATE", max_uses=2)["id"]
+    alias_nonce = nonce_of(owner, f"/actors/aliases/mint.{actor_id.lower()}", level="EXECUTE")["id"]
+    params = {"x-nonce": nonce}
+    attempts = [
+        (f"/actors/{actor_id}/nonces", {"level": "UPDATE"}),
+        (f"/actors/{actor_id}/permissions", {"user": "mallory", "level": "UPDATE"}),
+        (f"/actors/v2/{actor_id}/permissions", {"user": "mallory", "level": "UPDATE"}),
+    ]
+    for path, body in attempts:
+        denied(anonymous.post(path, params=params, json=body), 400, NONCE_FORBIDDEN)
+    denied(
+        anonymous.post(f"/actors/mint.{actor_id.lower()}/nonces", params={"x-nonce": alias_nonce}, json={}),
+        400,
+        NONCE_FORBIDDEN,
+    )
+    after = ok(owner.get(f"/actors/{actor_id}/nonces/{nonce}"))
+    assert (after["current_uses"], after["remaining_uses"]) == (0, 2)
+    assert "mallory" not in ok(owner.get(f"/actors/{actor_id}/permissions"))
+    assert len(ok(owner.get(f"/actors/{actor_id}/nonces"))) == 1
+    # what a nonce may do still works, and counts
+    ok(anonymous.get(f"/actors/{actor_id}/permissions", params=params))
+    assert ok(owner.get(f"/actors/{actor_id}/nonces/{nonce}"))["remaining_uses"] == 1
