@@ -2,11 +2,12 @@
 :mod:`abaco_core.api.authn`, before the handler, and enforces the entry of
 :data:`abaco_core.api.policy.POLICY` for the matched route and method.
 
-Order: the admin role passes everything; a route outside ``/actors`` (which the table
-cannot describe) passes nobody else; a path under ``/actors/admin`` needs it (Q16); a
-method the route does not implement needs nothing more than authentication (the handler
-answers 405); then the rule's guard: the restricted registration fields (§3.5) before the
-level on the actor, alias or config the path names.
+Order: a URL that matches no route passes (the error handler answers 404, Q32); a nonce
+may not do what its rule forbids to nonces; the admin role passes everything; a route
+outside ``/actors`` (which the table cannot describe) passes nobody else; a path under
+``/actors/admin`` needs it (Q16); a method the route does not implement needs nothing more
+than authentication (the handler answers 405); then the rule's guard: the restricted
+registration fields (§3.5) before the level on the actor, alias or config the path names.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ CONFIG_KIND = "config"
 
 async def authorize(request: Request, who: Identity) -> None:
     """Raise :class:`PermissionDenied` (400, Q1) or a 404 when the caller may not go on."""
+    if request.route is None:
+        return  # no endpoint: the 404 of Q32 answers, whoever asks
     template, rule, params = rule_for(request)
     if who.nonce is not None and rule is not None and not rule.by_nonce:
         # before the admin short-cut: an admin's nonce carries the admin role

@@ -15,6 +15,7 @@ such a request is refused before redemption and uses nothing up.
 from __future__ import annotations
 
 from sanic import Request
+from sanic.exceptions import NotFound as SanicNotFound
 
 from ..access import Identity
 from ..errors import ActorNotFound, PermissionDenied
@@ -40,6 +41,9 @@ async def redeem_nonce(request: Request) -> Identity | None:
     nonce_id = request.args.get("x-nonce")
     if not nonce_id:
         return None
+    if request.route is None:
+        # no endpoint: the 404 of Q32, and no use consumed
+        raise SanicNotFound("not an Abaco endpoint")
     template, rule, params = rule_for(request)
     if template is None or not template.startswith("/{id}"):
         if not template:

@@ -302,3 +302,29 @@ def test_bad_bodies_are_400_with_the_envelope(alice, method, path, kwargs):
     assert r.status_code == 400, r.text
     body = r.json()
     assert body["status"] == "error" and body["result"] is None and body["message"], body
+
+
+# -- unknown URLs (Q32) ------------------------------------------------------------------------
+
+NOT_AN_ENDPOINT = "Invalid request: the requested URL is not an Abaco endpoint."
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/nope"),
+        ("GET", "/actors/a/b/c/d/e/f"),
+        ("POST", "/actors/x/executions/y/logs/z"),
+        ("DELETE", "/profiles/v2/alice"),
+        ("GET", "/metrics"),
+    ],
+)
+def test_an_unknown_url_is_404_for_a_basic_user(alice, method, path):
+    denied(alice.request(method, path), 404, NOT_AN_ENDPOINT)
+
+
+def test_an_unknown_url_with_a_nonce_is_404_and_uses_nothing(alice, server):
+    actor_id = new_actor(alice)
+    nonce = ok(alice.post(f"/actors/{actor_id}/nonces", json={"max_uses": 1}))["id"]
+    denied(server.anonymous().get("/nope", params={"x-nonce": nonce}), 404, NOT_AN_ENDPOINT)
+    assert ok(alice.get(f"/actors/{actor_id}/nonces/{nonce}"))["remaining_uses"] == 1
