@@ -246,3 +246,53 @@ def _store(server):
     from abaco_peewee.store import PeeweeStore
 
     return PeeweeStore(f"sqlite:///{server.data_dir}/abaco.db")
+
+
+# -- path segments are URL-decoded -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "alias, encoded",
+    [("café", "caf%C3%A9"), ("a%b", "a%25b"), ("π.ünï", "%CF%80.%C3%BCn%C3%AF"), ("x%2Fy", "x%252Fy")],
+)
+def test_unicode_and_percent_aliases_work_in_paths(server, alice, alias, encoded):
+    actor_id = new_actor(alice)
+    made = ok(alice.post("/actors/aliases", json={"alias": alias, "actor_id": actor_id}))
+    assert made["_links"]["self"] == f"{server.url}/actors/v2/aliases/{encoded}"
+    assert ok(alice.get(f"/actors/{encoded}"))["id"] == actor_id
+    assert ok(alice.get(f"/actors/v2/{encoded}/messages"))["messages"] == 0
+    assert ok(alice.get(f"/actors/aliases/{encoded}"))["alias"] == alias
+    assert ok(alice.get(f"/actors/aliases/{encoded}/permissions")) == {"alice": "UPDATE"}
+    nonce = ok(alice.post(f"/actors/aliases/{encoded}/nonces", json={"level": "READ"}))
+    assert ok(alice.get(f"/actors/aliases/{encoded}/nonces/{nonce['id']}"))["alias"] == alias
+    assert ok(server.anonymous().get(f"/actors/{encoded}", params={"x-nonce": nonce["id"]}))["id"] == actor_id
+    ok(alice.delete(f"/actors/aliases/{encoded}"))
+    denied(alice.get(f"/actors/aliases/{encoded}"), 404, f"No alias found: {alias}.")
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_dot_names_are_refused(alice, name):
+    actor_id = new_actor(alice)
+    denied(
+        alice.post("/actors/aliases", json={"alias": name, "actor_id": actor_id}),
+        400,
+        "Invalid alias description. An alias cannot be '.' or '..'.",
+    )
+    denied(
+        alice.post("/actors/configs", json={"name": name, "value": "v", "is_secret": False, "actors": actor_id}),
+        400,
+        "Invalid actor config description: a config name cannot be '.' or '..'.",
+    )
+
+
+@pytest.mark.parametrize("name, encoded", [("café", "caf%C3%A9"), ("50%", "50%25"), ("ü.x", "%C3%BC.x")])
+def test_unicode_and_percent_config_names_work_in_paths(alice, name, encoded):
+    actor_id = new_actor(alice)
+    body = {"name": name, "value": "v", "is_secret": False, "actors": actor_id}
+    ok(alice.post("/actors/configs", json=body))
+    assert ok(alice.get(f"/actors/configs/{encoded}"))["name"] == name
+    assert ok(alice.get(f"/actors/configs/{encoded}/permissions")) == {"alice": "UPDATE"}
+    ok(alice.put(f"/actors/configs/{encoded}", json={"value": "w", "is_secret": False, "actors": actor_id}))
+    assert ok(alice.get(f"/actors/configs/{encoded}"))["value"] == "w"
+    ok(alice.delete(f"/actors/configs/{encoded}"))
+    denied(alice.get(f"/actors/configs/{encoded}"), 404, f"No config found: {name}.")
