@@ -198,20 +198,22 @@ async def list_aliases(request: Request) -> HTTPResponse:
     return _ok(request, [alias_view(views, d) for d in docs], "Aliases retrieved successfully.")
 
 
-def _text(value: Any, shown: str, what: str) -> str | None:
-    """A string field, stripped; ``None`` when absent or empty; 400 for another type."""
+def _text(value: Any, shown: str, what: str, *, strip: bool = True) -> str | None:
+    """A string field, stripped unless ``strip`` is false; ``None`` when absent or empty; 400
+    for another type."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise InvalidRequest(f"Invalid {what} description. The {shown} attribute must be a string.")
-    return value.strip() or None
+    return (value.strip() if strip else value) or None
 
 
 async def create_alias(request: Request) -> HTTPResponse:
     p = _platform(request)
     source = _source(request, "alias")
     actor_field = "actorId" if p.settings.case == "camel" else "actor_id"
-    alias = _text(source.get("alias", default=None), "alias", "alias")
+    # never trimmed: a space is a forbidden character (§5.11), not padding to drop
+    alias = _text(source.get("alias", default=None), "alias", "alias", strip=False)
     actor_id = _text(_field(source, "actor_id", p.settings.case), actor_field, "alias")
     missing = [name for name, value in (("alias", alias), (actor_field, actor_id)) if value is None]
     if missing:

@@ -22,7 +22,7 @@ from ..aliases import KIND as ALIAS_KIND
 from ..errors import InvalidRequest, NotFound, ObjectNotFound, PermissionDenied
 from ..platform import Platform
 from ..restricted import check_restricted_fields
-from .policy import ADMIN_PREFIX, Guard, Rule, rule_for
+from .policy import Guard, Rule, rule_for, under_admin
 from .requests import form_lists, json_body, query_lists
 
 __all__ = [
@@ -66,7 +66,7 @@ async def authorize(request: Request, who: Identity) -> None:
     if template is None:
         # a route outside /actors: the table cannot describe it, so only admins pass
         raise PermissionDenied(NO_POLICY)
-    if template == ADMIN_PREFIX or template.startswith(ADMIN_PREFIX + "/"):
+    if under_admin(request):
         raise PermissionDenied(ADMIN_REQUIRED)
     if rule is None:
         if _implemented(request):

@@ -22,8 +22,8 @@ from ..errors import ActorNotFound, PermissionDenied
 from ..ids import is_hashid
 from ..nonces import redeem_nonce as redeem
 from ..nonces import required_level, tenant_of
-from .authz import NONCE_FORBIDDEN
-from .policy import rule_for
+from .authz import ADMIN_REQUIRED, NONCE_FORBIDDEN
+from .policy import rule_for, under_admin
 
 __all__ = ["NONCE_LEVEL", "redeem_nonce"]
 
@@ -44,6 +44,9 @@ async def redeem_nonce(request: Request) -> Identity | None:
     if request.route is None:
         # no endpoint: the 404 of Q32, and no use consumed
         raise SanicNotFound("not an Abaco endpoint")
+    if under_admin(request):
+        # no nonce is made for "admin" (a reserved word): refused before any lookup (Q16)
+        raise PermissionDenied(ADMIN_REQUIRED)
     template, rule, params = rule_for(request)
     if template is None or not template.startswith("/{id}"):
         if not template:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import unquote
 
 from sanic import Request
 
@@ -29,6 +30,7 @@ __all__ = [
     "normalize",
     "route_template",
     "rule_for",
+    "under_admin",
 ]
 
 
@@ -140,6 +142,17 @@ POLICY: dict[tuple[str, str], Rule] = {
 
 #: every path under it needs the admin role, whatever the method (Q16)
 ADMIN_PREFIX = "/admin"
+
+
+def under_admin(request: Request) -> bool:
+    """Whether the request's path (percent-decoded) is ``/actors[/v2]/admin`` or under it,
+    whatever route matched it: ``/actors/admin/messages`` is matched by ``/{id}/messages``
+    but is an admin path all the same (Q16)."""
+    path = unquote(request.path).rstrip("/")
+    for prefix in ("/actors/v2", "/actors"):
+        if path == prefix + ADMIN_PREFIX or path.startswith(prefix + ADMIN_PREFIX + "/"):
+            return True
+    return False
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 _PARAM = re.compile(r"^<[^>]*>$")

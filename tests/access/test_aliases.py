@@ -296,3 +296,14 @@ def test_unicode_and_percent_config_names_work_in_paths(alice, name, encoded):
     assert ok(alice.get(f"/actors/configs/{encoded}"))["value"] == "w"
     ok(alice.delete(f"/actors/configs/{encoded}"))
     denied(alice.get(f"/actors/configs/{encoded}"), 404, f"No config found: {name}.")
+
+
+@pytest.mark.parametrize("alias", [" foo", "foo ", " ", "a b"])
+def test_spaces_are_refused_never_trimmed(alice, alias):
+    actor_id = new_actor(alice)
+    r = alice.post("/actors/aliases", json={"alias": alias, "actor_id": actor_id})
+    assert r.status_code == 400, r.text
+    assert r.json()["message"].startswith("' ' is a forbidden character."), r.text
+    r = alice.post("/actors/aliases", data={"alias": alias, "actor_id": actor_id})
+    assert r.status_code == 400 and r.json()["message"].startswith("' ' is a forbidden character."), r.text
+    denied(alice.get("/actors/aliases/foo"), 404, "No alias found: foo.")

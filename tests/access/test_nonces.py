@@ -13,6 +13,10 @@ from abaco_core.ids import new_id
 from tests.access.conftest import ADMIN, BASIC, AccessServer, denied, ok
 
 IMAGE = "abaco-test/none:1"
+TOO_MANY_USES = (
+    "Invalid nonce description. The max_uses attribute must be at most 2147483647. "
+    "The max uses parameter must be a positive integer or -1 (to denote unlimited uses)."
+)
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +134,27 @@ def test_alias_nonces(server, alice):
             "The max uses parameter must be a positive integer or -1 (to denote unlimited uses).",
         ),
         (["level", "READ"], "Invalid nonce description: the JSON body must be an object."),
+        # one bound for the number and the string form
+        ({"max_uses": 2**31}, TOO_MANY_USES),
+        ({"max_uses": 10**29}, TOO_MANY_USES),
+        ({"max_uses": str(2**31)}, TOO_MANY_USES),
+        ({"max_uses": "1" * 19}, TOO_MANY_USES),
+        ({"max_uses": "9" * 5000}, TOO_MANY_USES),
+        (
+            {"max_uses": 1.5},
+            "Invalid nonce description. The max_uses attribute must be an integer. "
+            "The max uses parameter must be a positive integer or -1 (to denote unlimited uses).",
+        ),
     ],
 )
 def test_bad_nonce_bodies(alice, body, message):
     denied(alice.post(f"/actors/{new_actor(alice)}/nonces", json=body), 400, message)
+
+
+@pytest.mark.parametrize("given", [2**31 - 1, str(2**31 - 1), " 7 ", 1, "-1"])
+def test_max_uses_up_to_the_bound(alice, given):
+    nonce = ok(alice.post(f"/actors/{new_actor(alice)}/nonces", json={"max_uses": given}))
+    assert nonce["max_uses"] == int(given)
 
 
 def test_unknown_actor(server, alice):
@@ -353,7 +374,10 @@ def test_alias_nonces_are_seen_up_to_the_lower_of_alias_and_actor_levels(server,
     carol = server.as_user("carol", BASIC)
     ok(alice.post("/actors/aliases/low.alias/permissions", json={"user": "carol", "level": "UPDATE"}))
     ok(alice.post(f"/actors/{actor_id}/permissions", json={"user": "carol", "level": "READ"}))
-    assert [n["id"] for n in ok(carol.get("/actors/aliases/low.alias/nonces"))] == [made["NONE"], made["READ"]]
+    assert [n["id"] for n in ok(carol.get("/actors/aliases/low.alias/nonces"))] == [
+        made["NONE"],
+        made["READ"],
+    ]
     denied(carol.get(f"/actors/aliases/low.alias/nonces/{made['EXECUTE']}"), 404, "Nonce not found.")
     ok(alice.post(f"/actors/{actor_id}/permissions", json={"user": "carol", "level": "UPDATE"}))
     ok(alice.post("/actors/aliases/low.alias/permissions", json={"user": "carol", "level": "READ"}))
