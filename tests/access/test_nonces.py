@@ -1,10 +1,12 @@
 """Nonces (spec §3.6, §4.5, §5.10): the endpoints on actors and aliases, and redemption:
-namespaces, levels, counters, the owner's identity, switching nonces off, and use counting
-under concurrent redemption through two API processes on one PostgreSQL store."""
+namespaces, levels, counters, the owner's identity, switching nonces off, use counting under
+concurrent redemption through two API processes on one SQLite or PostgreSQL store, and (ours)
+visibility by level and what a nonce may never do."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -293,43 +295,49 @@ def test_nonces_can_be_switched_off(tmp_path):
         srv.stop()
 
 
-@pytest.mark.postgres
-def test_concurrent_redemption_never_exceeds_max_uses(tmp_path):
-    """Two API processes on one PostgreSQL store, many clients at once: exactly max_uses
-    requests get through."""
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_database(request, tmp_path) -> Iterator[str]:
+    """The URL of one database two API processes share."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/shared.db"
+        return
     from tests.queues.services import postgres_schema
 
     with postgres_schema() as url:
-        env = {"ABACO_DATABASE_URL": url}
-        first = AccessServer(tmp_path / "one", env).start()
-        second = AccessServer(tmp_path / "two", env).start()
-        try:
-            alice = first.as_user("alice", BASIC)
-            actor_id = new_actor(alice)
-            max_uses, attempts = 7, 48
-            nonce = nonce_of(alice, f"/actors/{actor_id}", level="READ", max_uses=max_uses)
-            clients = [srv.anonymous() for srv in (first, second) for _ in range(8)]
-            pairs = list(zip(itertools.cycle(clients), range(attempts), strict=False))
-            with ThreadPoolExecutor(len(clients)) as pool:
-                responses = list(
-                    pool.map(
-                        lambda pair: pair[0].get(
-                            f"/actors/{actor_id}/state", params={"x-nonce": nonce["id"]}
-                        ),
-                        pairs,
-                    )
+        yield url
+
+
+def test_concurrent_redemption_never_exceeds_max_uses(tmp_path, shared_database):
+    """Two API processes on one store (one SQLite file, or PostgreSQL), many clients at once:
+    exactly max_uses requests get through."""
+    env = {"ABACO_DATABASE_URL": shared_database}
+    first = AccessServer(tmp_path / "one", env).start()
+    second = AccessServer(tmp_path / "two", env).start()
+    try:
+        alice = first.as_user("alice", BASIC)
+        actor_id = new_actor(alice)
+        max_uses, attempts = 7, 48
+        nonce = nonce_of(alice, f"/actors/{actor_id}", level="READ", max_uses=max_uses)
+        clients = [srv.anonymous() for srv in (first, second) for _ in range(8)]
+        pairs = list(zip(itertools.cycle(clients), range(attempts), strict=False))
+        with ThreadPoolExecutor(len(clients)) as pool:
+            responses = list(
+                pool.map(
+                    lambda pair: pair[0].get(f"/actors/{actor_id}/state", params={"x-nonce": nonce["id"]}),
+                    pairs,
                 )
-            statuses = sorted(r.status_code for r in responses)
-            assert statuses == [200] * max_uses + [400] * (attempts - max_uses), [
-                r.text for r in responses if r.status_code not in (200, 400)
-            ]
-            refusals = {r.json()["message"] for r in responses if r.status_code == 400}
-            assert refusals == {"No remaining uses left for this nonce."}
-            after = ok(second.as_user("alice", BASIC).get(f"/actors/{actor_id}/nonces/{nonce['id']}"))
-            assert (after["current_uses"], after["remaining_uses"]) == (max_uses, 0)
-        finally:
-            first.stop()
-            second.stop()
+            )
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [200] * max_uses + [400] * (attempts - max_uses), [
+            r.text for r in responses if r.status_code not in (200, 400)
+        ]
+        refusals = {r.json()["message"] for r in responses if r.status_code == 400}
+        assert refusals == {"No remaining uses left for this nonce."}
+        after = ok(second.as_user("alice", BASIC).get(f"/actors/{actor_id}/nonces/{nonce['id']}"))
+        assert (after["current_uses"], after["remaining_uses"]) == (max_uses, 0)
+    finally:
+        first.stop()
+        second.stop()
 
 
 # -- ours: nonces never raise a caller's level ------------------------------------------------
