@@ -12,6 +12,7 @@ from .ids import is_hashid
 from .interfaces import Store
 
 __all__ = [
+    "DOT_NAMES",
     "FORBIDDEN_CHARACTERS",
     "KIND",
     "RESERVED_WORDS",
@@ -63,6 +64,8 @@ FORBIDDEN_CHARACTERS = (
 )
 #: ours: an alias is a path segment and a database key, not a document
 MAX_LENGTH = 256
+#: ours: path segments that clients and proxies resolve away (``/actors/..`` is ``/``)
+DOT_NAMES = (".", "..")
 
 
 def get_alias(store: Store, tenant: str, alias: str) -> dict[str, Any]:
@@ -75,6 +78,8 @@ def get_alias(store: Store, tenant: str, alias: str) -> dict[str, Any]:
 
 def validate_alias_name(alias: str) -> None:
     """The name rules of alias creation that come after the actor checks (§5.11)."""
+    if alias in DOT_NAMES:
+        raise InvalidRequest("Invalid alias description. An alias cannot be '.' or '..'.")
     if alias in RESERVED_WORDS:
         raise InvalidRequest(
             f"{alias} is a reserved word. The following reserved words cannot be used for an alias: "

@@ -1,8 +1,11 @@
-"""Durable platform counters (spec §5.14): how many actors were ever created.
+"""Durable platform counters (spec §5.14): how many actors were ever created, in all and in
+each tenant.
 
-A counter is a stored object of kind ``"counter"`` in the tenant ``""`` (platform-wide),
-``{"value": n}``, changed only with the store's atomic read-modify-write, so concurrent
-registrations in several API processes never lose a count.
+A counter is a stored object of kind ``"counter"``, ``{"value": n}``: the platform's in the
+tenant ``""``, each tenant's in that tenant, under the same key. It is changed only with the
+store's atomic read-modify-write, so concurrent registrations in several API processes never
+lose a count. A missing counter starts from the actors that exist (a store that kept actors
+from before the counter existed).
 """
 
 from __future__ import annotations
@@ -21,14 +24,22 @@ PLATFORM = ""
 ACTORS_CREATED = "actors_created"
 
 
-def init_actor_counter(store: Store) -> None:
-    """Create the counter if it is missing, from the actors that exist (a store that kept
-    actors before the counter existed starts from them). Safe from several processes."""
+def _scope(tenant: str | None) -> str:
+    return PLATFORM if tenant is None else tenant
+
+
+def _existing(store: Store, tenant: str | None) -> int:
+    return len(store.list_actors(tenant))
+
+
+def init_actor_counter(store: Store, tenant: str | None = None) -> None:
+    """Create the counter (the platform's, or a tenant's) if it is missing, from the actors
+    that exist. Safe from several processes."""
     try:
-        store.get_object(PLATFORM, KIND, ACTORS_CREATED)
+        store.get_object(_scope(tenant), KIND, ACTORS_CREATED)
     except ObjectNotFound:
         try:
-            store.create_object(PLATFORM, KIND, ACTORS_CREATED, {"value": len(store.list_actors(None))})
+            store.create_object(_scope(tenant), KIND, ACTORS_CREATED, {"value": _existing(store, tenant)})
         except Conflict:
             pass
 
@@ -37,23 +48,26 @@ def _bump(doc: dict) -> dict:
     return {**doc, "value": int(doc.get("value", 0)) + 1}
 
 
-def count_actor_created(store: Store) -> None:
-    """One more actor was created (it is stored already). A failure is logged, never
-    raised: the actor exists whatever happens to the figure."""
-    try:
+def count_actor_created(store: Store, tenant: str | None = None) -> None:
+    """One more actor was created (it is stored already): the platform's counter and, with
+    ``tenant``, that tenant's. A failure is logged, never raised: the actor exists whatever
+    happens to the figures."""
+    for scope in (None, tenant) if tenant is not None else (None,):
         try:
-            store.update_object(PLATFORM, KIND, ACTORS_CREATED, _bump)
-        except ObjectNotFound:
-            # never initialised (a platform used without start()): the actors there are,
-            # this one included
-            init_actor_counter(store)
-    except AbacoError as exc:
-        log.warning("could not count the new actor: %s", exc)
+            try:
+                store.update_object(_scope(scope), KIND, ACTORS_CREATED, _bump)
+            except ObjectNotFound:
+                # never initialised (a platform used without start(), a tenant's first actor
+                # since counting began): the actors there are, this one included
+                init_actor_counter(store, scope)
+        except AbacoError as exc:
+            log.warning("could not count the new actor: %s", exc)
 
 
-def actors_created(store: Store) -> int:
-    """Actors ever created; the actors that exist when the counter was never set."""
+def actors_created(store: Store, tenant: str | None = None) -> int:
+    """Actors ever created (in every tenant, or in ``tenant``); the actors that exist when
+    the counter was never set."""
     try:
-        return int(store.get_object(PLATFORM, KIND, ACTORS_CREATED).get("value", 0))
+        return int(store.get_object(_scope(tenant), KIND, ACTORS_CREATED).get("value", 0))
     except ObjectNotFound:
-        return len(store.list_actors(None))
+        return _existing(store, tenant)

@@ -20,6 +20,7 @@ __all__ = [
     "ACTOR_LEVELS",
     "ALIAS_LEVELS",
     "KIND",
+    "MAX_USES",
     "NonceFields",
     "create_nonce",
     "delete_nonces",
@@ -34,7 +35,9 @@ __all__ = [
 KIND = "nonce"
 ACTOR_LEVELS = (Level.NONE, Level.READ, Level.EXECUTE, Level.UPDATE)
 ALIAS_LEVELS = (Level.NONE, Level.READ, Level.EXECUTE)
-_INTEGER = re.compile(r"-?\d{1,18}")
+_INTEGER = re.compile(r"-?\d+")
+#: ours: the largest ``max_uses`` (a JSON number or its string form alike)
+MAX_USES = 2**31 - 1
 _MAX_USES_MESSAGE = "The max uses parameter must be a positive integer or -1 (to denote unlimited uses)."
 
 
@@ -52,6 +55,10 @@ def _get(source: FieldSource, name: str, case: str) -> Any:
     if value is None and case == "snake" and to_camel(name) != name:
         value = source.get(to_camel(name), default=None)
     return value
+
+
+def _shown_uses(case: str) -> str:
+    return "maxUses" if case == "camel" else "max_uses"
 
 
 def parse_nonce_fields(source: FieldSource, *, case: str, alias: bool) -> NonceFields:
@@ -76,11 +83,20 @@ def parse_nonce_fields(source: FieldSource, *, case: str, alias: bool) -> NonceF
         if isinstance(raw_uses, bool) or not (
             isinstance(raw_uses, int) or (isinstance(raw_uses, str) and _INTEGER.fullmatch(raw_uses.strip()))
         ):
-            shown = "maxUses" if case == "camel" else "max_uses"
             raise InvalidRequest(
-                f"Invalid nonce description. The {shown} attribute must be an integer. {_MAX_USES_MESSAGE}"
+                f"Invalid nonce description. The {_shown_uses(case)} attribute must be an integer. "
+                f"{_MAX_USES_MESSAGE}"
             )
-        max_uses = int(raw_uses)
+        text = raw_uses.strip() if isinstance(raw_uses, str) else None
+        # a digit string longer than the bound's is too large (and never parsed whole)
+        max_uses = (
+            MAX_USES + 1 if text is not None and len(text.lstrip("-").lstrip("0")) > 10 else int(raw_uses)
+        )
+        if max_uses > MAX_USES:
+            raise InvalidRequest(
+                f"Invalid nonce description. The {_shown_uses(case)} attribute must be at most {MAX_USES}. "
+                f"{_MAX_USES_MESSAGE}"
+            )
         if max_uses == 0 or max_uses < -1:
             raise InvalidRequest(_MAX_USES_MESSAGE)
     description = _get(source, "description", case)

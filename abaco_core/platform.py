@@ -338,7 +338,7 @@ class Platform:
         )
         actor = self._apply_identity(actor)
         self.store.create_actor(actor)
-        count_actor_created(self.store)
+        count_actor_created(self.store, tenant)
         # the creator's UPDATE is the only "ownership" there is (spec §3.3)
         self.store.set_permission(tenant, "actor", actor.id, owner, Level.UPDATE.name)
         if self.settings.init_count > 0:

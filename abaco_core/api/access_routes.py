@@ -11,14 +11,15 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from .. import aliases, nonces
-from ..access import Level
+from ..access import Level, effective_level
 from ..actor_fields import FieldSource
 from ..cascade import delete_alias as cascade_delete_alias
 from ..casing import to_camel
-from ..errors import InvalidRequest, NotFound
+from ..errors import InvalidRequest, NotFound, ObjectNotFound
 from ..platform import Platform
 from .access_views import alias_view, nonce_view
 from .envelope import ok
+from .nonce_auth import NONCE_LEVEL
 from .requests import form_lists, identity, json_body, query_lists
 
 __all__ = ["ACCESS_ROUTES"]
@@ -110,12 +111,52 @@ def _nonce_owner(request: Request, path: dict[str, str]) -> tuple[str | None, st
     return p.resolve(tenant, path["actor_id"]).id, None, "Actor"
 
 
+def _nonce_ceiling(request: Request, actor_id: str | None, alias: str | None) -> Level:
+    """The highest nonce level the caller may see (ours): their own level on the nonces'
+    object (for an alias, the lower of their levels on the alias and on its actor), every
+    level for an admin; and no more than the nonce that authenticated the request. So a READ
+    holder never learns the id of an UPDATE nonce and cannot redeem it to gain UPDATE."""
+    who = identity(request)
+    store = _platform(request).store
+    if who.is_admin:
+        level = Level.UPDATE
+    elif alias is None:
+        assert actor_id is not None
+        level = effective_level(store.get_permissions(who.tenant, "actor", actor_id), who.username)
+    else:
+        target = aliases.get_alias(store, who.tenant, alias)["actor_id"]
+        level = min(
+            effective_level(store.get_permissions(who.tenant, aliases.KIND, alias), who.username),
+            effective_level(store.get_permissions(who.tenant, "actor", target), who.username),
+        )
+    if who.nonce is not None:
+        level = min(level, Level[who.extra.get(NONCE_LEVEL, Level.NONE.name)])
+    return level
+
+
+def _visible(doc: dict[str, Any], ceiling: Level) -> bool:
+    return Level[doc["level"]] <= ceiling
+
+
+def _visible_nonce(request: Request, nonce_id: str, path: dict[str, str]) -> tuple[dict[str, Any], str]:
+    """``(nonce, "Actor"|"Alias")``; 404 ``Nonce not found.`` for a nonce of another object or
+    above the caller's ceiling."""
+    actor_id, alias, noun = _nonce_owner(request, path)
+    p = _platform(request)
+    doc = nonces.get_nonce(p.store, identity(request).tenant, nonce_id, actor_id=actor_id, alias=alias)
+    if not _visible(doc, _nonce_ceiling(request, actor_id, alias)):
+        raise ObjectNotFound("Nonce not found.")
+    return doc, noun
+
+
 async def list_nonces(request: Request, **path: str) -> HTTPResponse:
     actor_id, alias, noun = _nonce_owner(request, path)
     p = _platform(request)
+    ceiling = _nonce_ceiling(request, actor_id, alias)
     docs = nonces.list_nonces(p.store, identity(request).tenant, actor_id=actor_id, alias=alias)
     views = request.app.ctx.views
-    return _ok(request, [nonce_view(views, d) for d in docs], f"{noun} nonces retrieved successfully.")
+    shown = [nonce_view(views, d) for d in docs if _visible(d, ceiling)]
+    return _ok(request, shown, f"{noun} nonces retrieved successfully.")
 
 
 async def create_nonce(request: Request, **path: str) -> HTTPResponse:
@@ -137,18 +178,13 @@ async def create_nonce(request: Request, **path: str) -> HTTPResponse:
 
 
 async def get_nonce(request: Request, nonce_id: str, **path: str) -> HTTPResponse:
-    actor_id, alias, noun = _nonce_owner(request, path)
-    p = _platform(request)
-    doc = nonces.get_nonce(p.store, identity(request).tenant, nonce_id, actor_id=actor_id, alias=alias)
+    doc, noun = _visible_nonce(request, nonce_id, path)
     return _ok(request, nonce_view(request.app.ctx.views, doc), f"{noun} nonce retrieved successfully.")
 
 
 async def delete_nonce(request: Request, nonce_id: str, **path: str) -> HTTPResponse:
-    actor_id, alias, noun = _nonce_owner(request, path)
-    p = _platform(request)
-    tenant = identity(request).tenant
-    nonces.get_nonce(p.store, tenant, nonce_id, actor_id=actor_id, alias=alias)
-    p.store.delete_object(tenant, nonces.KIND, nonce_id)
+    _doc, noun = _visible_nonce(request, nonce_id, path)
+    _platform(request).store.delete_object(identity(request).tenant, nonces.KIND, nonce_id)
     return _ok(request, None, f"{noun} nonce deleted successfully.")
 
 
@@ -162,20 +198,22 @@ async def list_aliases(request: Request) -> HTTPResponse:
     return _ok(request, [alias_view(views, d) for d in docs], "Aliases retrieved successfully.")
 
 
-def _text(value: Any, shown: str, what: str) -> str | None:
-    """A string field, stripped; ``None`` when absent or empty; 400 for another type."""
+def _text(value: Any, shown: str, what: str, *, strip: bool = True) -> str | None:
+    """A string field, stripped unless ``strip`` is false; ``None`` when absent or empty; 400
+    for another type."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise InvalidRequest(f"Invalid {what} description. The {shown} attribute must be a string.")
-    return value.strip() or None
+    return (value.strip() if strip else value) or None
 
 
 async def create_alias(request: Request) -> HTTPResponse:
     p = _platform(request)
     source = _source(request, "alias")
     actor_field = "actorId" if p.settings.case == "camel" else "actor_id"
-    alias = _text(source.get("alias", default=None), "alias", "alias")
+    # never trimmed: a space is a forbidden character (§5.11), not padding to drop
+    alias = _text(source.get("alias", default=None), "alias", "alias", strip=False)
     actor_id = _text(_field(source, "actor_id", p.settings.case), actor_field, "alias")
     missing = [name for name, value in (("alias", alias), (actor_field, actor_id)) if value is None]
     if missing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from ..timefmt import display_or_none
 from .views import Views
@@ -18,7 +19,8 @@ def alias_view(views: Views, doc: dict[str, Any]) -> dict[str, Any]:
             "actor_id": doc["actor_id"],
             "owner": doc["owner"],
             "_links": {
-                "self": f"{views.api}/actors/v2/aliases/{doc['alias']}",
+                # percent-encoded: an alias may hold ``%`` or non-ASCII letters
+                "self": f"{views.api}/actors/v2/aliases/{quote(doc['alias'], safe='')}",
                 "owner": views.profile_url(doc["owner"]),
                 "actor": views.actor_url(doc["actor_id"]),
             },

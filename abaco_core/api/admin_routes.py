@@ -1,6 +1,7 @@
-"""Utilization and the admin views (spec §5.14): ``GET /actors/utilization`` (any caller)
-and ``GET /actors/admin``, ``/actors/admin/workers``, ``/actors/admin/executions`` (admins
-only: the route check is the authorization policy's, not these handlers').
+"""Utilization and the admin views (spec §5.14): ``GET /actors/utilization`` (any caller;
+ours: a non-admin's counts are those of their tenant) and ``GET /actors/admin``,
+``/actors/admin/workers``, ``/actors/admin/executions`` (admins only: the route check is the
+authorization policy's, not these handlers').
 
 The admin views span every tenant and show the raw listings upstream shows: actors with
 their ``tenant`` and ``db_id``, workers with their ``actor_dbid``.
@@ -19,6 +20,7 @@ from ..counters import actors_created
 from ..models import WorkerStatus
 from ..records import ExecutionTotals
 from .envelope import ok
+from .requests import identity
 from .views import Views
 
 __all__ = ["ADMIN_ROUTES"]
@@ -39,12 +41,14 @@ def _snake_views(request: Request) -> Views:
 async def utilization(request: Request) -> HTTPResponse:
     """Platform counters, always in camelCase. ``commandQueue`` counts the worker requests
     no spawner has taken up yet (workers still ``REQUESTED``), what upstream's command
-    queue holds."""
+    queue holds. Ours: an admin sees every tenant, anyone else their own tenant only."""
     store = request.app.ctx.platform.store
-    workers = store.list_workers(None)
+    who = identity(request)
+    tenant = None if who.is_admin else who.tenant
+    workers = store.list_workers(tenant)
     result = {
-        "currentActors": len(store.list_actors(None)),
-        "totalActors": actors_created(store),
+        "currentActors": len(store.list_actors(tenant)),
+        "totalActors": actors_created(store, tenant),
         "workers": len(workers),
         "commandQueue": sum(1 for w in workers if w.status == WorkerStatus.REQUESTED),
     }

@@ -63,8 +63,17 @@ def create_app(platform: Platform, *, name: str | None = None, touchup: bool = F
                 methods=[method],
                 name=f"{route_name}_{method.lower()}",
                 strict_slashes=False,
+                # path values are percent-decoded (aliases and config names like ``café``, ``a%b``)
+                unquote=True,
             )
-        app.add_route(_options, path, methods=["OPTIONS"], name=f"{route_name}_options", strict_slashes=False)
+        app.add_route(
+            _options,
+            path,
+            methods=["OPTIONS"],
+            name=f"{route_name}_options",
+            strict_slashes=False,
+            unquote=True,
+        )
 
     app.error_handler.add(Exception, handle_exception)
     app.on_request(_local_only)

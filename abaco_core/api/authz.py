@@ -2,11 +2,12 @@
 :mod:`abaco_core.api.authn`, before the handler, and enforces the entry of
 :data:`abaco_core.api.policy.POLICY` for the matched route and method.
 
-Order: the admin role passes everything; a route outside ``/actors`` (which the table
-cannot describe) passes nobody else; a path under ``/actors/admin`` needs it (Q16); a
-method the route does not implement needs nothing more than authentication (the handler
-answers 405); then the rule's guard: the restricted registration fields (§3.5) before the
-level on the actor, alias or config the path names.
+Order: a URL that matches no route passes (the error handler answers 404, Q32); a nonce
+may not do what its rule forbids to nonces; the admin role passes everything; a route
+outside ``/actors`` (which the table cannot describe) passes nobody else; a path under
+``/actors/admin`` needs it (Q16); a method the route does not implement needs nothing more
+than authentication (the handler answers 405); then the rule's guard: the restricted
+registration fields (§3.5) before the level on the actor, alias or config the path names.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..aliases import KIND as ALIAS_KIND
 from ..errors import InvalidRequest, NotFound, ObjectNotFound, PermissionDenied
 from ..platform import Platform
 from ..restricted import check_restricted_fields
-from .policy import ADMIN_PREFIX, Guard, Rule, rule_for
+from .policy import Guard, Rule, rule_for, under_admin
 from .requests import form_lists, json_body, query_lists
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "ALIAS_ACTOR_DENIED",
     "ALIAS_DENIED",
     "CONFIG_DENIED",
+    "NONCE_FORBIDDEN",
     "WORKERS_DENIED",
     "authorize",
     "check_rule",
@@ -43,6 +45,8 @@ ALIAS_DENIED = "Not authorized -- you do not have access to this alias."
 ALIAS_ACTOR_DENIED = "Not authorized -- you do not have access to this alias and actor."
 CONFIG_DENIED = "You do not have sufficient access to this actor config."
 WORKERS_DENIED = "Not authorized -- only admins are authorized to update workers."
+#: ours: what a nonce may never do (create nonces, change permissions)
+NONCE_FORBIDDEN = "Not authorized -- a nonce cannot be used to create nonces or change permissions."
 #: a handled route the policy forgot (a bug; the matrix test catches it)
 NO_POLICY = "Not authorized -- no access policy covers this request."
 
@@ -51,13 +55,18 @@ CONFIG_KIND = "config"
 
 async def authorize(request: Request, who: Identity) -> None:
     """Raise :class:`PermissionDenied` (400, Q1) or a 404 when the caller may not go on."""
+    if request.route is None:
+        return  # no endpoint: the 404 of Q32 answers, whoever asks
     template, rule, params = rule_for(request)
+    if who.nonce is not None and rule is not None and not rule.by_nonce:
+        # before the admin short-cut: an admin's nonce carries the admin role
+        raise PermissionDenied(NONCE_FORBIDDEN)
     if who.is_admin:
         return
     if template is None:
         # a route outside /actors: the table cannot describe it, so only admins pass
         raise PermissionDenied(NO_POLICY)
-    if template == ADMIN_PREFIX or template.startswith(ADMIN_PREFIX + "/"):
+    if under_admin(request):
         raise PermissionDenied(ADMIN_REQUIRED)
     if rule is None:
         if _implemented(request):

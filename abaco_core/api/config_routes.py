@@ -9,6 +9,7 @@ from sanic.response import HTTPResponse
 
 from ..access import Level
 from ..actor_fields import FieldSource
+from ..aliases import DOT_NAMES
 from ..configs import parse_config_fields
 from ..errors import InvalidRequest
 from ..platform import Platform
@@ -51,6 +52,9 @@ async def list_configs(request: Request) -> HTTPResponse:
 
 async def create_config(request: Request) -> HTTPResponse:
     fields = parse_config_fields(_source(request))
+    if fields.name in DOT_NAMES:
+        # ours: a name is a path segment, and clients resolve these away
+        raise InvalidRequest("Invalid actor config description: a config name cannot be '.' or '..'.")
     doc = _platform(request).configs.create(identity(request), fields)
     return _ok(request, request.app.ctx.views.config(doc), "Actor config created successfully.")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import unquote
 
 from sanic import Request
 
@@ -29,6 +30,7 @@ __all__ = [
     "normalize",
     "route_template",
     "rule_for",
+    "under_admin",
 ]
 
 
@@ -57,6 +59,9 @@ class Rule:
     level: Level = Level.NONE
     #: the restricted registration fields (§3.5) are checked in the body first
     restricted: bool = False
+    #: ours: a request authenticated by a nonce may make it (``False``: creating nonces and
+    #: changing permissions, so a nonce never mints credentials or grants rights)
+    by_nonce: bool = True
 
 
 ANYONE = Rule(Guard.ANYONE)
@@ -64,8 +69,8 @@ ADMIN = Rule(Guard.ADMIN)
 RESTRICTED = Rule(Guard.ANYONE, restricted=True)
 
 
-def _actor(level: Level, restricted: bool = False) -> Rule:
-    return Rule(Guard.ACTOR, level, restricted)
+def _actor(level: Level, restricted: bool = False, by_nonce: bool = True) -> Rule:
+    return Rule(Guard.ACTOR, level, restricted, by_nonce)
 
 
 READ, EXECUTE, UPDATE = Level.READ, Level.EXECUTE, Level.UPDATE
@@ -100,9 +105,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("/{id}/workers/{wid}", "GET"): _actor(READ),
     ("/{id}/workers/{wid}", "DELETE"): _actor(UPDATE),
     ("/{id}/permissions", "GET"): _actor(READ),
-    ("/{id}/permissions", "POST"): _actor(UPDATE, restricted=True),
+    ("/{id}/permissions", "POST"): _actor(UPDATE, restricted=True, by_nonce=False),
+    # ours: a caller sees only the nonces at or below their own level (the handlers filter)
     ("/{id}/nonces", "GET"): _actor(READ),
-    ("/{id}/nonces", "POST"): _actor(UPDATE, restricted=True),
+    ("/{id}/nonces", "POST"): _actor(UPDATE, restricted=True, by_nonce=False),
     ("/{id}/nonces/{nid}", "GET"): _actor(READ),
     ("/{id}/nonces/{nid}", "DELETE"): _actor(UPDATE),
     # ours: the actor's webhook signing secret, read and rotated; it signs in the actor's name
@@ -115,9 +121,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("/aliases/{alias}", "PUT"): Rule(Guard.ALIAS, UPDATE),
     ("/aliases/{alias}", "DELETE"): Rule(Guard.ALIAS, UPDATE),
     ("/aliases/{alias}/permissions", "GET"): Rule(Guard.ALIAS, READ),
-    ("/aliases/{alias}/permissions", "POST"): Rule(Guard.ALIAS, UPDATE),
+    ("/aliases/{alias}/permissions", "POST"): Rule(Guard.ALIAS, UPDATE, by_nonce=False),
     ("/aliases/{alias}/nonces", "GET"): Rule(Guard.ALIAS_AND_ACTOR, READ),
-    ("/aliases/{alias}/nonces", "POST"): Rule(Guard.ALIAS_AND_ACTOR, UPDATE),
+    ("/aliases/{alias}/nonces", "POST"): Rule(Guard.ALIAS_AND_ACTOR, UPDATE, by_nonce=False),
     ("/aliases/{alias}/nonces/{nid}", "GET"): Rule(Guard.ALIAS_AND_ACTOR, READ),
     ("/aliases/{alias}/nonces/{nid}", "DELETE"): Rule(Guard.ALIAS_AND_ACTOR, UPDATE),
     # actor configs (§5.13, Q13, Q14); the handlers filter the list and check listed actors
@@ -127,7 +133,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("/configs/{name}", "PUT"): Rule(Guard.CONFIG, UPDATE),
     ("/configs/{name}", "DELETE"): Rule(Guard.CONFIG, UPDATE),
     ("/configs/{name}/permissions", "GET"): Rule(Guard.CONFIG, READ),
-    ("/configs/{name}/permissions", "POST"): Rule(Guard.CONFIG, UPDATE),
+    ("/configs/{name}/permissions", "POST"): Rule(Guard.CONFIG, UPDATE, by_nonce=False),
     # search, utilization (§5.12, §5.14): any user; results are filtered by the handlers
     ("/search/{type}", "GET"): ANYONE,
     ("/utilization", "GET"): ANYONE,
@@ -139,6 +145,18 @@ POLICY: dict[tuple[str, str], Rule] = {
 
 #: every path under it needs the admin role, whatever the method (Q16)
 ADMIN_PREFIX = "/admin"
+
+
+def under_admin(request: Request) -> bool:
+    """Whether the request's path (percent-decoded) is ``/actors[/v2]/admin`` or under it,
+    whatever route matched it: ``/actors/admin/messages`` is matched by ``/{id}/messages``
+    but is an admin path all the same (Q16)."""
+    path = unquote(request.path).rstrip("/")
+    for prefix in ("/actors/v2", "/actors"):
+        if path == prefix + ADMIN_PREFIX or path.startswith(prefix + ADMIN_PREFIX + "/"):
+            return True
+    return False
+
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 _PARAM = re.compile(r"^<[^>]*>$")

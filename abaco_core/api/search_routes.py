@@ -1,6 +1,10 @@
 """Search over HTTP (spec §5.12): ``GET /actors/search/{type}``, and the searches that query
 parameters turn ``GET /actors``, ``GET /actors/{id}/executions``, ``GET /actors/{id}/workers``
 and ``GET .../executions/{eid}/logs`` into (with the actor / execution filter pre-applied).
+
+A search gathers and evaluates its records in a worker thread, never on the event loop, and
+its evaluation stops after :data:`SEARCH_TIME_BUDGET` seconds (a 400), so no search holds up
+other requests.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from .envelope import ok
 from .requests import blocking, identity, query_lists
 from .views import Views
 
-__all__ = ["SEARCH_ROUTES", "search", "search_response", "wants_search"]
+__all__ = ["SEARCH_ROUTES", "SEARCH_TIME_BUDGET", "search", "search_response", "wants_search"]
+
+#: seconds the evaluation of a search may take before it is a 400
+SEARCH_TIME_BUDGET = 10.0
 
 #: query parameters that never make a request a search
 _NOT_SEARCH = frozenset({"x-nonce"})
@@ -48,7 +55,8 @@ async def search_response(
     who = identity(request)
     scope = Scope(who.tenant, who.username, actor_id=actor_id, execution_id=execution_id)
     views = Views(request.app.ctx.views.api, "snake")
-    page = await blocking(request, lambda: run_search(platform, views, kind, scope, query))
+    budget = SEARCH_TIME_BUDGET
+    page = await blocking(request, lambda: run_search(platform, views, kind, scope, query, budget=budget))
     result = page.result(camel=camel)
     if camel:
         result["search"] = [camelize_keys(r) for r in page.records]

@@ -19,20 +19,49 @@ Semantics, close to the document store upstream Abaco searched:
   phrase. A record must hold one of the words and the phrase when both are given; the
   records are then ordered by relevance (how many times the words and the phrase occur),
   ties in their natural order. Paging applies last.
+
+A search has a time budget (``budget`` seconds): the time is checked between records, and a
+search past it ends with a 400 (:class:`SearchTooSlow`). The patterns of ``like`` are RE2's
+(:mod:`.query`), linear in the text, so no single record can take long.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..casing import camelize_keys
-from .query import Condition, Query, words_of
+from ..errors import InvalidRequest
+from .query import Condition, Pattern, Query, words_of
 from .values import TimeRange, parse_display_time
 
-__all__ = ["SearchPage", "matches", "relevance", "run_query", "values_at"]
+__all__ = ["SearchPage", "SearchTooSlow", "matches", "relevance", "run_query", "values_at"]
+
+
+class SearchTooSlow(InvalidRequest):
+    """A search that ran past its time budget (400)."""
+
+    def __init__(self, budget: float) -> None:
+        super().__init__(
+            f"The search took longer than its time budget of {budget:g} seconds; narrow it down "
+            "(fewer records, fewer or simpler conditions) and try again."
+        )
+
+
+class _Clock:
+    """Raises :class:`SearchTooSlow` once the budget is spent (``None``: no budget)."""
+
+    def __init__(self, budget: float | None) -> None:
+        self.budget = budget
+        self.deadline = None if budget is None else time.monotonic() + budget
+
+    def check(self) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            assert self.budget is not None
+            raise SearchTooSlow(self.budget)
 
 
 @dataclass(frozen=True)
@@ -53,11 +82,21 @@ class SearchPage:
         return {"_metadata": camelize_keys(metadata) if camel else metadata, "search": self.records}
 
 
-def run_query(records: Sequence[dict[str, Any]], query: Query) -> SearchPage:
-    """The page of ``records`` (snake-case, in their natural order) the query selects."""
-    kept = [r for r in records if all(matches(r, c) for c in query.conditions)]
+def run_query(records: Sequence[dict[str, Any]], query: Query, *, budget: float | None = None) -> SearchPage:
+    """The page of ``records`` (snake-case, in their natural order) the query selects, in
+    at most about ``budget`` seconds (else :class:`SearchTooSlow`)."""
+    clock = _Clock(budget)
+    kept = []
+    for record in records:
+        clock.check()
+        if all(matches(record, c) for c in query.conditions):
+            kept.append(record)
     if query.full_text:
-        scored = [(score, i, r) for i, r in enumerate(kept) if (score := relevance(r, query)) is not None]
+        scored = []
+        for i, record in enumerate(kept):
+            clock.check()
+            if (score := relevance(record, query)) is not None:
+                scored.append((score, i, record))
         scored.sort(key=lambda item: (-item[0], item[1]))
         kept = [r for _, _, r in scored]
     return SearchPage(
@@ -102,12 +141,19 @@ def matches(record: dict[str, Any], condition: Condition) -> bool:
         hit = any(_equals_any(found, element, None) for element in value)
         return hit if op == "in" else not hit
     if op in ("like", "nlike"):
-        hit = any(isinstance(v, str) and value.search(v) is not None for v in found)
+        hit = any(isinstance(v, str) and _search(value, v) for v in found)
         return hit if op == "like" else not hit
     if op == "between":
         low, high = value
         return any(_between(v, low, high) for v in found)
     return any(_ordered(v, value, op) for v in found)
+
+
+def _search(pattern: Pattern, text: str) -> bool:
+    try:
+        return pattern.search(text) is not None
+    except UnicodeEncodeError:  # a lone surrogate (JSON allows them): RE2 reads UTF-8
+        return pattern.search(text.encode("utf-8", "replace").decode("utf-8")) is not None
 
 
 def _equals_any(found: list[Any], value: Any, condition: Condition | None) -> bool:

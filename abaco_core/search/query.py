@@ -10,6 +10,11 @@
 ``<path>=<v>``                  equality; ``path`` is a field, dotted paths reach nested fields
 ``<path>.<op>=<v>``             ``eq neq gt gte lt lte in nin between like nlike``
 ==============================  ===============================================================
+
+``like``/``nlike`` patterns are compiled with RE2 (``google-re2``), whose matching time is
+linear in the text whatever the pattern, so a pattern such as ``^(a+)+$`` cannot stall the
+API; RE2 has no backreferences nor lookaround (a 400 says so), and a pattern has at most
+:data:`MAX_PATTERN_LENGTH` characters.
 """
 
 from __future__ import annotations
@@ -18,13 +23,26 @@ import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+import re2
 
 from ..casing import to_camel
 from ..errors import InvalidRequest
 from .values import NUMBER, is_time_field, parse_time_prefix, type_value
 
-__all__ = ["DEFAULT_LIMIT", "OPERATORS", "Condition", "Query", "parse_query", "to_snake", "words_of"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_PATTERN_LENGTH",
+    "OPERATORS",
+    "Condition",
+    "Pattern",
+    "Query",
+    "compile_pattern",
+    "parse_query",
+    "to_snake",
+    "words_of",
+]
 
 OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "between", "like", "nlike")
 DEFAULT_LIMIT = 100
@@ -34,6 +52,43 @@ _TEXT = ("search", "exactsearch")
 _IGNORED = ("x-nonce",)
 _ORDERED = ("gt", "gte", "lt", "lte")
 _WORD = re.compile(r"\w+")
+#: the longest ``like``/``nlike`` pattern accepted
+MAX_PATTERN_LENGTH = 1000
+#: RE2's memory budget for one compiled pattern (a pattern needing more is a 400)
+_PATTERN_MEMORY = 4 << 20
+
+
+class Pattern(Protocol):
+    """A compiled ``like``/``nlike`` pattern (an RE2 regexp)."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, text: str) -> object | None: ...
+
+
+def compile_pattern(text: str) -> Pattern:
+    """``text`` compiled by RE2; :class:`ValueError` for a pattern too long, invalid, using
+    what RE2 lacks (backreferences, lookaround) or needing too much memory."""
+    if len(text) > MAX_PATTERN_LENGTH:
+        raise ValueError(
+            f"the regular expression has {len(text)} characters; at most {MAX_PATTERN_LENGTH} are allowed."
+        )
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = _PATTERN_MEMORY
+    try:
+        return re2.compile(text, options)
+    except UnicodeEncodeError:
+        raise ValueError(f"{text!r} is not a valid regular expression (it is not valid Unicode).") from None
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise ValueError(
+            f"{text!r} is not a valid regular expression ({reason}); patterns use RE2 syntax "
+            "(Python's, with no backreferences or lookaround)."
+        ) from None
 
 
 def words_of(text: str) -> list[str]:
@@ -153,10 +208,7 @@ def _typed(key: str, path: tuple[str, ...], op: str, text: str) -> Any:
     time_field = is_time_field(path)
     try:
         if op in ("like", "nlike"):
-            try:
-                return re.compile(text)
-            except re.error as exc:
-                raise ValueError(f"{text!r} is not a valid regular expression ({exc}).") from None
+            return compile_pattern(text)
         if op in ("in", "nin"):
             return tuple(_element(item, time_field) for item in _json_list(text))
         if op == "between":

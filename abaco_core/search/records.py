@@ -133,17 +133,20 @@ def _store_page(query: Query) -> tuple[ExecutionStatus, ...] | None:
 _STATUS_VALUES = frozenset(s.value for s in ExecutionStatus)
 
 
-def search(platform: Platform, views: Views, kind: str, scope: Scope, query: Query) -> SearchPage:
+def search(
+    platform: Platform, views: Views, kind: str, scope: Scope, query: Query, *, budget: float | None = None
+) -> SearchPage:
     """The page of ``kind`` records in ``scope`` that ``query`` selects.
 
     Paging one actor's executions, with no condition but their status and no full text (``GET
     /actors/{id}/executions?skip=&limit=``), reads only the page and a count from the store,
     so its cost does not grow with the actor's history; every other search shapes all the
-    records in scope and filters them.
+    records in scope and filters them, in at most about ``budget`` seconds (else
+    :class:`~.evaluate.SearchTooSlow`).
     """
     statuses = _store_page(query) if kind == "executions" and scope.actor_id is not None else None
     if statuses is None:
-        return run_query(search_records(platform, views, kind, scope), query)
+        return run_query(search_records(platform, views, kind, scope), query, budget=budget)
     store, actor_id = platform.store, scope.actor_id
     assert actor_id is not None
     page: list[Execution] = []

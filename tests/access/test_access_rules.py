@@ -311,3 +311,75 @@ def test_bad_bodies_are_400_with_the_envelope(alice, method, path, kwargs):
     assert r.status_code == 400, r.text
     body = r.json()
     assert body["status"] == "error" and body["result"] is None and body["message"], body
+
+
+# -- unknown URLs (Q32) ------------------------------------------------------------------------
+
+NOT_AN_ENDPOINT = "Invalid request: the requested URL is not an Abaco endpoint."
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/nope"),
+        ("GET", "/actors/a/b/c/d/e/f"),
+        ("POST", "/actors/x/executions/y/logs/z"),
+        ("DELETE", "/profiles/v2/alice"),
+        ("GET", "/metrics"),
+    ],
+)
+def test_an_unknown_url_is_404_for_a_basic_user(alice, method, path):
+    denied(alice.request(method, path), 404, NOT_AN_ENDPOINT)
+
+
+def test_an_unknown_url_with_a_nonce_is_404_and_uses_nothing(alice, server):
+    actor_id = new_actor(alice)
+    nonce = ok(alice.post(f"/actors/{actor_id}/nonces", json={"max_uses": 1}))["id"]
+    denied(server.anonymous().get("/nope", params={"x-nonce": nonce}), 404, NOT_AN_ENDPOINT)
+    assert ok(alice.get(f"/actors/{actor_id}/nonces/{nonce}"))["remaining_uses"] == 1
+
+
+# -- every path under /actors/admin needs the admin role (Q16) ---------------------------------
+
+ADMIN_REQUIRED = "Abaco Admin role required."
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/actors/admin"),
+        ("GET", "/actors/admin/"),
+        ("GET", "/actors/v2/admin/workers"),
+        ("GET", "/actors/admin/messages"),
+        ("POST", "/actors/admin/messages"),
+        ("DELETE", "/actors/admin"),
+        ("GET", "/actors/admin/executions/x"),
+        ("GET", "/actors/admin/nonces"),
+        ("PUT", "/actors/admin/state"),
+        ("GET", "/actors/%61dmin/permissions"),
+    ],
+)
+def test_every_path_under_actors_admin_needs_the_admin_role(alice, server, method, path):
+    denied(alice.request(method, path), 400, ADMIN_REQUIRED)
+    denied(server.anonymous().request(method, path, params={"x-nonce": "local_abc"}), 400, ADMIN_REQUIRED)
+
+
+# -- utilization: the caller's tenant, or every tenant for admins --------------------------------
+
+
+def test_utilization_counts_the_callers_tenant_unless_admin(server):
+    def usage(client) -> dict:
+        return ok(client.get("/actors/utilization"))
+
+    admin = server.as_user("util-root", ADMIN)
+    zed = server.as_user("zed", BASIC, tenant="UTIL-A")
+    yan = server.as_user("yan", BASIC, tenant="UTIL-B")
+    before = usage(admin)
+    ids = [new_actor(zed) for _ in range(3)]
+    new_actor(yan)
+    ok(zed.delete(f"/actors/{ids[0]}"))
+    assert usage(zed) == {"currentActors": 2, "totalActors": 3, "workers": 0, "commandQueue": 0}
+    assert usage(yan) == {"currentActors": 1, "totalActors": 1, "workers": 0, "commandQueue": 0}
+    after = usage(admin)
+    assert after["currentActors"] == before["currentActors"] + 3
+    assert after["totalActors"] == before["totalActors"] + 4

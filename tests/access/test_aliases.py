@@ -258,3 +258,66 @@ def test_repointing_an_alias_that_would_close_a_loop_of_links_is_refused(alice):
     denied(alice.put("/actors/aliases/hop", json={"actor_id": a}), 400, cycle)  # a -> a
     assert ok(alice.get("/actors/aliases/hop"))["actor_id"] == c
     ok(alice.put("/actors/aliases/hop", json={"actor_id": new_actor(alice)}))
+
+
+# -- path segments are URL-decoded -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "alias, encoded",
+    [("café", "caf%C3%A9"), ("a%b", "a%25b"), ("π.ünï", "%CF%80.%C3%BCn%C3%AF"), ("x%2Fy", "x%252Fy")],
+)
+def test_unicode_and_percent_aliases_work_in_paths(server, alice, alias, encoded):
+    actor_id = new_actor(alice)
+    made = ok(alice.post("/actors/aliases", json={"alias": alias, "actor_id": actor_id}))
+    assert made["_links"]["self"] == f"{server.url}/actors/v2/aliases/{encoded}"
+    assert ok(alice.get(f"/actors/{encoded}"))["id"] == actor_id
+    assert ok(alice.get(f"/actors/v2/{encoded}/messages"))["messages"] == 0
+    assert ok(alice.get(f"/actors/aliases/{encoded}"))["alias"] == alias
+    assert ok(alice.get(f"/actors/aliases/{encoded}/permissions")) == {"alice": "UPDATE"}
+    nonce = ok(alice.post(f"/actors/aliases/{encoded}/nonces", json={"level": "READ"}))
+    assert ok(alice.get(f"/actors/aliases/{encoded}/nonces/{nonce['id']}"))["alias"] == alias
+    assert ok(server.anonymous().get(f"/actors/{encoded}", params={"x-nonce": nonce["id"]}))["id"] == actor_id
+    ok(alice.delete(f"/actors/aliases/{encoded}"))
+    denied(alice.get(f"/actors/aliases/{encoded}"), 404, f"No alias found: {alias}.")
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_dot_names_are_refused(alice, name):
+    actor_id = new_actor(alice)
+    denied(
+        alice.post("/actors/aliases", json={"alias": name, "actor_id": actor_id}),
+        400,
+        "Invalid alias description. An alias cannot be '.' or '..'.",
+    )
+    denied(
+        alice.post(
+            "/actors/configs", json={"name": name, "value": "v", "is_secret": False, "actors": actor_id}
+        ),
+        400,
+        "Invalid actor config description: a config name cannot be '.' or '..'.",
+    )
+
+
+@pytest.mark.parametrize("name, encoded", [("café", "caf%C3%A9"), ("50%", "50%25"), ("ü.x", "%C3%BC.x")])
+def test_unicode_and_percent_config_names_work_in_paths(alice, name, encoded):
+    actor_id = new_actor(alice)
+    body = {"name": name, "value": "v", "is_secret": False, "actors": actor_id}
+    ok(alice.post("/actors/configs", json=body))
+    assert ok(alice.get(f"/actors/configs/{encoded}"))["name"] == name
+    assert ok(alice.get(f"/actors/configs/{encoded}/permissions")) == {"alice": "UPDATE"}
+    ok(alice.put(f"/actors/configs/{encoded}", json={"value": "w", "is_secret": False, "actors": actor_id}))
+    assert ok(alice.get(f"/actors/configs/{encoded}"))["value"] == "w"
+    ok(alice.delete(f"/actors/configs/{encoded}"))
+    denied(alice.get(f"/actors/configs/{encoded}"), 404, f"No config found: {name}.")
+
+
+@pytest.mark.parametrize("alias", [" foo", "foo ", " ", "a b"])
+def test_spaces_are_refused_never_trimmed(alice, alias):
+    actor_id = new_actor(alice)
+    r = alice.post("/actors/aliases", json={"alias": alias, "actor_id": actor_id})
+    assert r.status_code == 400, r.text
+    assert r.json()["message"].startswith("' ' is a forbidden character."), r.text
+    r = alice.post("/actors/aliases", data={"alias": alias, "actor_id": actor_id})
+    assert r.status_code == 400 and r.json()["message"].startswith("' ' is a forbidden character."), r.text
+    denied(alice.get("/actors/aliases/foo"), 404, "No alias found: foo.")

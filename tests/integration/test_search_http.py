@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from abaco_core.access import WORLD
 from abaco_core.actor_fields import FieldSource, parse_actor_fields
+from abaco_core.api import search_routes
 from abaco_core.ids import new_id
 from abaco_core.platform import Platform
+from abaco_core.search import evaluate
 from tests.integration.inprocess import ApiServer
 from tests.storage.peewee_dbs import fresh_schema
 
@@ -364,6 +367,37 @@ def test_implicit_search_on_an_unknown_actor_is_404(world):
     unknown = new_id()
     error(world.client.get(f"/actors/{unknown}/executions", params={"limit": "1"}), 404, unknown)
     error(world.client.get(f"/actors/{unknown}/workers", params={"limit": "1"}), 404, unknown)
+
+
+# -- regular expressions and time: the API never stalls -------------------------------------------
+
+
+def _timed_get(client, path: str, **params: str) -> tuple[float, object]:
+    started = time.monotonic()
+    response = client.get(path, params=params)
+    return time.monotonic() - started, response
+
+
+def test_a_slow_search_runs_off_the_event_loop_and_stops_at_its_budget(world, monkeypatch):
+    """Whatever makes a search slow, other requests are served meanwhile, and a search past
+    its time budget ends with a 400."""
+    original = evaluate.matches
+
+    def slow(record, condition):
+        time.sleep(0.4)
+        return original(record, condition)
+
+    monkeypatch.setattr(evaluate, "matches", slow)
+    monkeypatch.setattr(search_routes, "SEARCH_TIME_BUDGET", 0.6)
+    c = world.client
+    with ThreadPoolExecutor(1) as pool:
+        search = pool.submit(_timed_get, c, "/actors/search/actors", **{"name.like": "."})
+        time.sleep(0.1)
+        waited, other = _timed_get(c, "/actors/utilization")
+        took, refused = search.result()
+    assert other.status_code == 200 and waited < 0.3, (waited, other.text)
+    error(refused, 400, "The search took longer than its time budget of 0.6 seconds")
+    assert took < 2.0, took
 
 
 # -- camel case ------------------------------------------------------------------------------------

@@ -108,3 +108,17 @@ def test_created_actors_counter_is_atomic_and_starts_from_existing_actors(any_st
         list(pool.map(lambda _: count_actor_created(s), range(40)))
     assert actors_created(s) == 42
     assert s.get_object("", "counter", "actors_created") == {"value": 42}
+
+
+def test_a_tenants_created_actors_counter(any_store):
+    s = any_store
+    s.create_actor(actor("dev", "old1"))
+    s.create_actor(actor("other", "old2"))
+    assert actors_created(s, "dev") == 1  # never set: the tenant's actors there are
+    s.create_actor(actor("dev", "new1"))
+    count_actor_created(s, "dev")  # starts the tenant's counter from its actors, this one included
+    s.delete_actor("dev", "old1")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: count_actor_created(s, "dev"), range(10)))
+    assert (actors_created(s, "dev"), actors_created(s, "other"), actors_created(s, "none")) == (12, 1, 0)
+    assert actors_created(s) == 3 + 10  # the platform counter: from the 3 actors there, then 10

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from abaco_core.errors import InvalidRequest
 from abaco_core.search import parse_query, run_query
 from abaco_core.search.evaluate import values_at
 
@@ -268,3 +269,14 @@ def test_full_text_keeps_exactly_the_records_holding_a_word(records, words):
     kept = run_query(records, query).records
     wanted = set(words.split())
     assert sorted(map(id, kept)) == sorted(id(r) for r in records if r["s"] in wanted)
+
+
+def test_a_search_past_its_time_budget_is_400():
+    query = parse_query({"name.like": ["o"]})
+    assert run_query(RECORDS, query, budget=60).total == len(run_query(RECORDS, query).records)
+    with pytest.raises(InvalidRequest) as exc:
+        run_query(RECORDS, query, budget=0)
+    assert exc.value.message == (
+        "The search took longer than its time budget of 0 seconds; narrow it down "
+        "(fewer records, fewer or simpler conditions) and try again."
+    )

@@ -3,7 +3,7 @@ every invalid parameter a 400 naming it (Q3)."""
 
 from __future__ import annotations
 
-import re
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from abaco_core.errors import InvalidRequest
-from abaco_core.search.query import DEFAULT_LIMIT, OPERATORS, parse_query, to_snake, words_of
+from abaco_core.search.query import (
+    DEFAULT_LIMIT,
+    MAX_PATTERN_LENGTH,
+    OPERATORS,
+    parse_query,
+    to_snake,
+    words_of,
+)
 from abaco_core.search.values import TimeRange, parse_display_time, parse_time_prefix, type_value
 
 FIELDS = {"id", "status", "runtime", "start_time", "final_state", "_links", "hints", "last_update_time"}
@@ -122,7 +129,8 @@ def test_between_times():
 
 def test_like_and_nlike_compile_the_regex():
     c = one("id.like", "^R0y")
-    assert c.op == "like" and isinstance(c.value, re.Pattern) and c.value.pattern == "^R0y"
+    assert c.op == "like" and c.value.pattern == "^R0y" and c.value.search("xR0yz") is None
+    assert c.value.search("R0yz") is not None
     assert one("id.nlike", "abc$").op == "nlike"
 
 
@@ -327,3 +335,33 @@ def test_any_parameters_parse_or_fail_with_a_400(params):
         assert err.status == 400 and err.message
     else:
         assert query.skip >= 0 and query.limit >= 0
+
+
+# -- regular expressions: a linear-time engine, bounded patterns ----------------------------------
+
+
+def test_a_pathological_regex_matches_in_linear_time():
+    """``^(a+)+$`` backtracks exponentially in Python's ``re``; RE2 matches it at once."""
+    pattern = one("id.like", "^(a+)+$").value
+    started = time.perf_counter()
+    assert pattern.search("a" * 28 + "!") is None
+    assert pattern.search("a" * 5000) is not None
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_regex_longer_than_the_cap_is_400():
+    one("id.like", "a" * MAX_PATTERN_LENGTH)
+    with pytest.raises(InvalidRequest) as exc:
+        one("id.like", "a" * (MAX_PATTERN_LENGTH + 1))
+    assert exc.value.message == (
+        f"Invalid search value for id.like: the regular expression has {MAX_PATTERN_LENGTH + 1} characters; "
+        f"at most {MAX_PATTERN_LENGTH} are allowed."
+    )
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", "(?=a)b", "(?<!a)b"])
+def test_backreferences_and_lookaround_are_400(pattern):
+    with pytest.raises(InvalidRequest) as exc:
+        one("id.nlike", pattern)
+    assert "is not a valid regular expression" in exc.value.message
+    assert "no backreferences or lookaround" in exc.value.message
