@@ -93,14 +93,29 @@ def _up(args: argparse.Namespace) -> int:
     platform.start()
     desc = platform.describe()
 
+    banner = (
+        f"abaco {settings.version} listening on http://{settings.host}:{settings.port} "
+        f"(backend {desc['backend']} at {desc['location']}; store {desc['store']}; queue {desc['queue']}; "
+        f"data dir {settings.data_dir}). Press Ctrl-C to stop."
+    )
+    try:
+        _serve(app, platform, banner)
+    finally:
+        print("abaco: stopping workers...", flush=True)
+        platform.stop()
+        print("abaco: stopped.", flush=True)
+        del lock
+    return 0
+
+
+def _serve(app: Any, platform: Any, banner: str) -> None:
+    """Serve the API in this process until Ctrl-C; say where it listens and how it
+    authenticates once it does."""
+    settings = platform.settings
+
     @app.after_server_start
-    async def _announce(app) -> None:
-        print(
-            f"abaco {settings.version} listening on http://{settings.host}:{settings.port} "
-            f"(backend {desc['backend']} at {desc['location']}; store {desc['store']}; queue {desc['queue']}; "
-            f"data dir {settings.data_dir}). Press Ctrl-C to stop.",
-            flush=True,
-        )
+    async def _announce(app: Any) -> None:
+        print(banner, flush=True)
         print(auth_banner(settings, platform.store), flush=True)
 
     try:
@@ -114,12 +129,6 @@ def _up(args: argparse.Namespace) -> int:
         )
     except OSError as exc:
         raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from None
-    finally:
-        print("abaco: stopping workers...", flush=True)
-        platform.stop()
-        print("abaco: stopped.", flush=True)
-        del lock
-    return 0
 
 
 def _api(args: argparse.Namespace) -> int:
@@ -135,26 +144,12 @@ def _api(args: argparse.Namespace) -> int:
     platform.start({"api"})
     desc = platform.describe()
 
-    @app.after_server_start
-    async def _announce(app) -> None:
-        print(
-            f"abaco api {settings.version} listening on http://{settings.host}:{settings.port} "
-            f"(store {desc['store']}; queue {desc['queue']}).",
-            flush=True,
-        )
-        print(auth_banner(settings, platform.store), flush=True)
-
+    banner = (
+        f"abaco api {settings.version} listening on http://{settings.host}:{settings.port} "
+        f"(store {desc['store']}; queue {desc['queue']})."
+    )
     try:
-        app.run(
-            host=settings.host,
-            port=settings.port,
-            single_process=True,
-            access_log=False,
-            motd=False,
-            debug=False,
-        )
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from None
+        _serve(app, platform, banner)
     finally:
         platform.stop()
     return 0

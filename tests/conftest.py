@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
@@ -53,7 +54,65 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class AbacoProcess:
+class ApiHelpers:
+    """Calls on a running API (``client``) that the process helpers share; a failure says
+    what :meth:`diagnostics` returns (the server's log)."""
+
+    client: httpx.Client
+
+    def diagnostics(self) -> str:
+        return ""
+
+    def wait_answering(self, alive: Callable[[], bool], what: str, timeout: float) -> Self:
+        """Wait until the API answers ``GET /actors``; fail if the process ends first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not alive():
+                raise RuntimeError(f"{what} exited:\n{self.diagnostics()}")
+            try:
+                if self.client.get("/actors").status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{what} did not answer within {timeout} s:\n{self.diagnostics()}")
+
+    def register(self, **fields: object) -> dict:
+        r = self.client.post("/actors", json=fields)
+        assert r.status_code == 200, r.text
+        return r.json()["result"]
+
+    def wait_actor(
+        self, actor_id: str, statuses: tuple[str, ...] = ("READY", "ERROR"), timeout: float = 60
+    ) -> dict:
+        """The actor once its status is one of ``statuses``, or as it is at the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            actor = self.client.get(f"/actors/{actor_id}").json()["result"]
+            if actor["status"] in statuses or time.monotonic() > deadline:
+                return actor
+            time.sleep(0.1)
+
+    def wait_execution(
+        self,
+        actor_id: str,
+        execution_id: str,
+        statuses: tuple[str, ...] = ("COMPLETE", "ERROR"),
+        timeout: float = 90,
+    ) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = self.client.get(f"/actors/{actor_id}/executions/{execution_id}").json()["result"]
+            if execution["status"] in statuses:
+                return execution
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"execution {execution_id} still {execution['status']} after {timeout} s:\n{self.diagnostics()}"
+                )
+            time.sleep(0.05)
+
+
+class AbacoProcess(ApiHelpers):
     """``abaco up`` in a subprocess, with its own data dir and port."""
 
     def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
@@ -84,17 +143,9 @@ class AbacoProcess:
             stderr=subprocess.STDOUT,
             cwd=ROOT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"abaco up exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if self.client.get("/actors").status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"abaco up did not answer within {timeout} s:\n{self.log()}")
+        return self.wait_answering(
+            lambda: self.proc is not None and self.proc.poll() is None, "abaco up", timeout
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -110,40 +161,10 @@ class AbacoProcess:
             self.proc.wait()
             raise
 
+    def diagnostics(self) -> str:
+        return self.log()[-4000:]
+
     # -- API helpers -------------------------------------------------------------------------
-
-    def register(self, **fields: object) -> dict:
-        r = self.client.post("/actors", json=fields)
-        assert r.status_code == 200, r.text
-        return r.json()["result"]
-
-    def wait_actor(
-        self, actor_id: str, statuses: tuple[str, ...] = ("READY", "ERROR"), timeout: float = 60
-    ) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            actor = self.client.get(f"/actors/{actor_id}").json()["result"]
-            if actor["status"] in statuses or time.monotonic() > deadline:
-                return actor
-            time.sleep(0.1)
-
-    def wait_execution(
-        self,
-        actor_id: str,
-        execution_id: str,
-        statuses: tuple[str, ...] = ("COMPLETE", "ERROR"),
-        timeout: float = 90,
-    ) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            execution = self.client.get(f"/actors/{actor_id}/executions/{execution_id}").json()["result"]
-            if execution["status"] in statuses:
-                return execution
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"execution {execution_id} still {execution['status']}:\n{self.log()[-4000:]}"
-                )
-            time.sleep(0.05)
 
     def logs(self, actor_id: str, execution_id: str) -> str:
         r = self.client.get(f"/actors/{actor_id}/executions/{execution_id}/logs")

@@ -110,6 +110,24 @@ def server(tmp_path_factory) -> Iterator[AccessServer]:
     srv.stop()
 
 
+# the callers most tests need: two basic users and an admin, on the module's server
+
+
+@pytest.fixture(scope="module")
+def alice(server: AccessServer) -> httpx.Client:
+    return server.as_user("alice", BASIC)
+
+
+@pytest.fixture(scope="module")
+def bob(server: AccessServer) -> httpx.Client:
+    return server.as_user("bob", BASIC)
+
+
+@pytest.fixture(scope="module")
+def admin(server: AccessServer) -> httpx.Client:
+    return server.as_user("root", ADMIN)
+
+
 def ok(response: httpx.Response) -> object:
     assert response.status_code == 200, response.text
     body = response.json()

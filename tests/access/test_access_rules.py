@@ -14,21 +14,6 @@ ACTOR_DENIED = "Not authorized -- you do not have access to this actor."
 IMAGE = "abaco-test/none:1"
 
 
-@pytest.fixture(scope="module")
-def alice(server):
-    return server.as_user("alice", BASIC)
-
-
-@pytest.fixture(scope="module")
-def bob(server):
-    return server.as_user("bob", BASIC)
-
-
-@pytest.fixture(scope="module")
-def admin(server):
-    return server.as_user("root", ADMIN)
-
-
 def new_actor(client, **fields) -> str:
     return ok(client.post("/actors", json={"image": IMAGE, **fields}))["id"]
 

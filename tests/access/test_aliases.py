@@ -15,16 +15,6 @@ from tests.access.conftest import ADMIN, BASIC, denied, ok
 IMAGE = "abaco-test/none:1"
 
 
-@pytest.fixture(scope="module")
-def alice(server):
-    return server.as_user("alice", BASIC)
-
-
-@pytest.fixture(scope="module")
-def bob(server):
-    return server.as_user("bob", BASIC)
-
-
 def new_actor(client) -> str:
     return ok(client.post("/actors", json={"image": IMAGE}))["id"]
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.access.conftest import BASIC, denied, ok
+from tests.access.conftest import denied, ok
 
 IMAGE = "abaco-test/none:1"
 CONFIG_DENIED = "You do not have sufficient access to this actor config."
@@ -16,16 +16,6 @@ CONFIG_DENIED = "You do not have sufficient access to this actor config."
 def as_json(body: dict) -> dict:
     """Request arguments for a JSON body that may hold lone surrogates (sent as ``\\udXXX``)."""
     return {"content": json.dumps(body).encode(), "headers": {"content-type": "application/json"}}
-
-
-@pytest.fixture(scope="module")
-def alice(server):
-    return server.as_user("alice", BASIC)
-
-
-@pytest.fixture(scope="module")
-def bob(server):
-    return server.as_user("bob", BASIC)
 
 
 @pytest.fixture(scope="module")

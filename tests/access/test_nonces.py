@@ -22,11 +22,6 @@ TOO_MANY_USES = (
 
 
 @pytest.fixture(scope="module")
-def alice(server):
-    return server.as_user("alice", BASIC)
-
-
-@pytest.fixture(scope="module")
 def anonymous(server):
     return server.anonymous()
 

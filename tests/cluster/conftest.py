@@ -8,14 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from ..conftest import ROOT, free_port, require_engine
+from ..conftest import ROOT, ApiHelpers, free_port, require_engine
 from ..queues.services import delete_prefix, postgres_schema, redis_url, require_redis, scratch_prefix
 
 #: fast health timings for tests (seconds)
@@ -77,7 +76,7 @@ class Proc:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-class Cluster:
+class Cluster(ApiHelpers):
     """The processes of one platform, and an HTTP client on its API."""
 
     def __init__(self, tmp: Path, database_url: str, prefix: str, extra_env: dict[str, str]) -> None:
@@ -108,17 +107,9 @@ class Cluster:
 
     def start_api(self, timeout: float = 30, **env: str) -> Proc:
         self.api = self._proc(f"api-{len(self.procs)}", ["api", "--port", str(self.port)], **env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.api.alive:
-                raise RuntimeError(f"abaco api exited:\n{self.api.log()}")
-            try:
-                if self.client.get("/actors").status_code == 200:
-                    return self.api
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"abaco api did not answer within {timeout} s:\n{self.api.log()}")
+        api = self.api
+        self.wait_answering(lambda: api.alive, "abaco api", timeout)
+        return api
 
     def start_scheduler(self) -> Proc:
         self.scheduler = self._proc(f"scheduler-{len(self.procs)}", ["scheduler"])
@@ -138,12 +129,10 @@ class Cluster:
     def logs(self) -> str:
         return "\n".join(f"===== {p.name}\n{p.log()[-3000:]}" for p in self.procs)
 
-    # -- API helpers ---------------------------------------------------------------------------
+    def diagnostics(self) -> str:
+        return self.logs()
 
-    def register(self, **fields: object) -> dict:
-        r = self.client.post("/actors", json=fields)
-        assert r.status_code == 200, r.text
-        return r.json()["result"]
+    # -- API helpers ---------------------------------------------------------------------------
 
     def send(self, actor_id: str, message: str) -> str:
         r = self.client.post(f"/actors/{actor_id}/messages", data={"message": message})
@@ -155,33 +144,10 @@ class Cluster:
         assert r.status_code == 200, r.text
         return r.json()["result"]
 
-    def wait_execution(
-        self,
-        actor_id: str,
-        execution_id: str,
-        statuses: tuple[str, ...] = ("COMPLETE", "ERROR"),
-        timeout: float = 90,
-    ) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            execution = self.execution(actor_id, execution_id)
-            if execution["status"] in statuses:
-                return execution
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"execution {execution_id} still {execution['status']} after {timeout} s:\n{self.logs()}"
-                )
-            time.sleep(0.1)
-
     def wait_actor_ready(self, actor_id: str, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            actor = self.client.get(f"/actors/{actor_id}").json()["result"]
-            if actor["status"] == "READY":
-                return actor
-            if time.monotonic() > deadline:
-                raise AssertionError(f"actor {actor_id} still {actor['status']}:\n{self.logs()}")
-            time.sleep(0.1)
+        actor = self.wait_actor(actor_id, ("READY",), timeout)
+        assert actor["status"] == "READY", f"actor {actor_id} still {actor['status']}:\n{self.logs()}"
+        return actor
 
     def workers_of(self, actor_id: str) -> list[dict]:
         r = self.client.get(f"/actors/{actor_id}/workers")
