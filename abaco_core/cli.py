@@ -10,6 +10,7 @@ and PostgreSQL (``ABACO_DATABASE_URL``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import signal
@@ -59,8 +60,13 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> tuple[Any, Any]:
     return pm, settings
 
 
-def check_cluster(pm: Any, settings: Any, role: str) -> None:
-    """Refuse settings a cluster process cannot work with (one line, exit code 2)."""
+def check_cluster(pm: Any, settings: Any, role: str) -> Any:
+    """Refuse settings a cluster process cannot work with (one line, exit code 2); the
+    settings as the process is to use them.
+
+    Webhooks to private addresses are off unless ``ABACO_WEBHOOK_ALLOW_PRIVATE`` says
+    otherwise: their default follows the authentication method, which the scheduler that
+    delivers them does not know (it serves no API)."""
     from .plugins import choose_queue
 
     info = choose_queue(pm, settings)
@@ -78,6 +84,9 @@ def check_cluster(pm: Any, settings: Any, role: str) -> None:
                 "(without it each process would keep its own SQLite file)"
             )
         log.warning("abaco %s on SQLite (%s): every process of the platform must run on this host", role, url)
+    if settings.webhook_allow_private is None:
+        settings = dataclasses.replace(settings, webhook_allow_private=False)
+    return settings
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -138,7 +147,7 @@ def _api(args: argparse.Namespace) -> int:
 
     pm, settings = _settings(args, host=args.host, port=args.port)
     check_auth_settings(settings)
-    check_cluster(pm, settings, "api")
+    settings = check_cluster(pm, settings, "api")
     platform = build_platform(settings, pm, with_backend=False)
     app = create_app(platform, name="abaco_api", touchup=True)  # before start: a bad auth setup stops here
     platform.start({"api"})
@@ -163,7 +172,7 @@ def _worker(args: argparse.Namespace) -> int:
     if args.queue:
         overrides["host_queues"] = args.queue
     pm, settings = _settings(args, **overrides)
-    check_cluster(pm, settings, "worker")
+    settings = check_cluster(pm, settings, "worker")
     os.makedirs(settings.data_dir, exist_ok=True)
     platform = build_platform(settings, pm)
     platform.start({"worker"})
@@ -187,7 +196,7 @@ def _scheduler(args: argparse.Namespace) -> int:
     from .platform import build_platform
 
     pm, settings = _settings(args)
-    check_cluster(pm, settings, "scheduler")
+    settings = check_cluster(pm, settings, "scheduler")
     platform = build_platform(settings, pm, with_backend=False)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

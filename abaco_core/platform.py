@@ -393,10 +393,10 @@ class Platform:
         self.finish_delete(shutting)
 
     def finish_delete(self, actor: Actor) -> None:
-        """The rest of a deletion once the actor is ``SHUTTING_DOWN`` (idempotent)."""
+        """The rest of a deletion once the actor is ``SHUTTING_DOWN`` (idempotent). The
+        actor's record goes last: while it is there, ``SHUTTING_DOWN``, the health pass
+        finishes a deletion that an API process could not."""
         self.purge_messages(actor, reason="the actor was deleted")
-        self.store.delete_actor(actor.tenant, actor.id)
-        self.store.delete_permissions(actor.tenant, "actor", actor.id)
         # its aliases (with their nonces and permissions), its nonces, its config entries (Q35)
         delete_actor_references(self.store, actor.tenant, actor.id)
         # what a worker still held (a retry waiting, a run being halted) ends too (Q31)
@@ -407,6 +407,8 @@ class Platform:
             )
             if self.store.update_execution(ended, expected=pending):
                 self.signals.notify(execution.id)
+        self.store.delete_permissions(actor.tenant, "actor", actor.id)
+        self.store.delete_actor(actor.tenant, actor.id)
 
     def _check_link(
         self, tenant: str, values: dict[str, Any], actor: Actor | None, who: Identity | None

@@ -126,7 +126,11 @@ class Settings:
     api_server: str | None = None
     case: str = "snake"
     version: str = "0.1.0"
+    #: the queues this process's workers serve (``abaco worker --queue``)
     host_queues: list[str] = field(default_factory=lambda: ["default"])
+    #: the queue names an actor's ``queue`` field may take (``ABACO_QUEUES``); unset: the
+    #: ``host_queues``. A cluster whose workers serve several queues lists them all here
+    queues: list[str] = field(default_factory=list)
     host_id: str = "0"
     host_ip: str = "127.0.0.1"
     init_count: int = 1
@@ -215,6 +219,11 @@ class Settings:
             return self.api_server.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def actor_queues(self) -> list[str]:
+        """The queue names actors may use."""
+        return list(self.queues) or list(self.host_queues)
 
     @property
     def auth_methods(self) -> list[str]:

@@ -8,7 +8,13 @@ from sanic import Request
 from sanic import exceptions as sanic_exc
 from sanic.response import HTTPResponse
 
-from ..errors import AbacoError, AuthenticationFailed
+from ..errors import (
+    AbacoError,
+    AuthenticationFailed,
+    BackendUnavailable,
+    QueueUnavailable,
+    StoreUnavailable,
+)
 from .envelope import error
 
 __all__ = ["NOT_AN_ENDPOINT", "UNAVAILABLE_HINT", "WRONG_METHOD", "handle_exception"]
@@ -28,7 +34,7 @@ def handle_exception(request: Request, exc: Exception) -> HTTPResponse:
     if isinstance(exc, AbacoError):
         if exc.status >= 500:
             log.error("%s %s: %s", request.method, request.path, exc)
-        if exc.status == 503:
+        if isinstance(exc, (StoreUnavailable, QueueUnavailable, BackendUnavailable)):  # an outage
             return error(version, f"{exc.message.rstrip('. ')}. {UNAVAILABLE_HINT}", 503)
         response = error(version, exc.message, exc.status)
         if isinstance(exc, AuthenticationFailed):

@@ -80,7 +80,7 @@ async def create_actor(request: Request) -> HTTPResponse:
     p = _platform(request)
     who = identity(request)
     fields = parse_actor_fields(
-        field_source(request), case=p.settings.case, host_queues=p.settings.host_queues
+        field_source(request), case=p.settings.case, host_queues=p.settings.actor_queues
     )
     actor = p.register_actor(fields, tenant=who.tenant, owner=who.username, who=who)
     return _ok(request, _actor_view(request, actor), "Actor created successfully.")
@@ -95,7 +95,7 @@ async def update_actor(request: Request, actor_id: str) -> HTTPResponse:
     p = _platform(request)
     actor = _actor(request, actor_id)
     fields = parse_actor_fields(
-        field_source(request), case=p.settings.case, host_queues=p.settings.host_queues, update=True
+        field_source(request), case=p.settings.case, host_queues=p.settings.actor_queues, update=True
     )
     who = identity(request)
     updated = p.update_actor(actor, fields, who=who)

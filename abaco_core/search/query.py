@@ -174,10 +174,18 @@ def parse_query(
     )
 
 
+#: the largest ``skip`` or ``limit`` (what every store takes as an integer)
+MAX_PAGING = 2**31 - 1
+
+
 def _non_negative(key: str, value: str) -> int:
     text = value.strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise InvalidRequest(f"Invalid {key} parameter: {value!r}; it must be a non-negative integer.")
+    if len(text) > 10 or int(text) > MAX_PAGING:
+        raise InvalidRequest(
+            f"Invalid {key} parameter: {value!r}; it must be a non-negative integer of at most {MAX_PAGING}."
+        )
     return int(text)
 
 

@@ -3,7 +3,8 @@
 
 Scope: the caller's tenant, and only the records of actors the caller may read (their own
 entry or the ``ABACO_WORLD`` floor gives at least READ, Q15); the admin role gives no extra
-visibility. Shaping reuses :class:`~abaco_core.api.views.Views`, so a search record looks
+visibility there. A search an endpoint of one actor runs (``/actors/{id}/executions?...``)
+reads that actor, whose READ check the request passed (the admin role counts there). Shaping reuses :class:`~abaco_core.api.views.Views`, so a search record looks
 like the object the other endpoints return: no internal keys (tenant, db ids, the
 permission join), public ids, ``_links``, times in the display format.
 """
@@ -41,6 +42,7 @@ class Scope:
 
     tenant: str
     username: str
+    #: set only by an endpoint that authorized READ on this actor (``/actors/{id}/...``)
     actor_id: str | None = None
     execution_id: str | None = None
 
@@ -86,12 +88,19 @@ def _fields() -> dict[str, frozenset[str]]:
 FIELDS: dict[str, frozenset[str]] = _fields()
 
 
+def _visible(store: Store, scope: Scope) -> set[str]:
+    """The actors whose records the search reads: the one an endpoint names (the request
+    passed its READ check, by permission, the admin role or a nonce), else those the caller
+    may read by permission."""
+    if scope.actor_id is not None:
+        return {scope.actor_id}
+    return visible_actor_ids(store, scope.tenant, scope.username)
+
+
 def search_records(platform: Platform, views: Views, kind: str, scope: Scope) -> list[dict[str, Any]]:
     """The shaped records of ``kind`` in ``scope``; ``views`` must render snake case."""
     store = platform.store
-    visible = visible_actor_ids(store, scope.tenant, scope.username)
-    if scope.actor_id is not None:
-        visible &= {scope.actor_id}
+    visible = _visible(store, scope)
     if not visible:
         return []
     shaper = _Shaper(views)
@@ -151,7 +160,7 @@ def search(
     assert actor_id is not None
     page: list[Execution] = []
     total = 0
-    if actor_id in visible_actor_ids(store, scope.tenant, scope.username):
+    if actor_id in _visible(store, scope):
         wanted = None if len(statuses) == len(ExecutionStatus) else statuses
         page = store.list_executions(
             scope.tenant, actor_id, statuses=wanted, limit=query.limit, offset=query.skip

@@ -19,7 +19,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import redis.exceptions as rex
@@ -28,6 +27,7 @@ from redis.retry import Retry
 
 from abaco_core.errors import ConfigError, QueueError, QueueUnavailable
 from abaco_core.records import Delivery
+from abaco_core.settings import redact_url
 
 from . import scripts
 
@@ -41,18 +41,8 @@ _TOKEN_HEX = 32
 
 
 def display_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable Redis URL>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    """``url`` fit for messages and logs: passwords (user part or ``?password=``) as ``***``."""
+    return redact_url(url)
 
 
 class RedisQueue:

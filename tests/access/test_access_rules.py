@@ -368,3 +368,22 @@ def test_utilization_counts_the_callers_tenant_unless_admin(server):
     after = usage(admin)
     assert after["currentActors"] == before["currentActors"] + 3
     assert after["totalActors"] == before["totalActors"] + 4
+
+
+def test_an_admin_pages_and_searches_any_actor_of_the_tenant(alice, bob, admin):
+    """``/actors/{id}/...`` searches read the actor the request was authorized on: the admin
+    role counts there, as for the summary (it gives no extra visibility to /actors/search)."""
+    actor_id = ok(alice.post("/actors", json={"image": IMAGE}))["id"]
+    sent = [
+        ok(alice.post(f"/actors/{actor_id}/messages", data={"message": f"m{n}"}))["execution_id"]
+        for n in range(3)
+    ]
+    summary = ok(admin.get(f"/actors/{actor_id}/executions"))
+    assert [e["id"] for e in summary["executions"]] == sent
+    page = ok(admin.get(f"/actors/{actor_id}/executions", params={"skip": 1, "limit": 5}))
+    assert [e["id"] for e in page["search"]] == sent[1:]
+    assert page["_metadata"]["total_count"] == 3
+    general = ok(admin.get(f"/actors/{actor_id}/executions", params={"status.nin": '["NONE"]'}))
+    assert general["_metadata"]["total_count"] == 3
+    assert ok(admin.get("/actors/search/executions", params={"actor_id": actor_id}))["search"] == []
+    denied(bob.get(f"/actors/{actor_id}/executions", params={"limit": 5}), 400, ACTOR_DENIED)

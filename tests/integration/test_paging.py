@@ -70,6 +70,7 @@ def test_skip_and_limit_make_it_a_search_page_in_insertion_order(abaco, executio
     empty = _listing(abaco, actor_id, limit=0)
     assert empty["search"] == [] and empty["_metadata"]["total_count"] == 7
     assert _listing(abaco, actor_id, skip=50)["search"] == []
+    assert _ids(_listing(abaco, actor_id, skip=1, limit=2**31 - 1)) == ids[1:]  # the largest allowed
 
 
 def test_conditions_and_paging_count_what_matches(abaco, executions):
@@ -95,7 +96,17 @@ def test_the_store_page_equals_the_general_search(abaco, executions, fast, slow)
     assert _listing(abaco, actor_id, **fast) == _listing(abaco, actor_id, **slow)
 
 
-@pytest.mark.parametrize("params", [{"skip": "-1"}, {"limit": "x"}, {"limit": "1.5"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"skip": "-1"},
+        {"limit": "x"},
+        {"limit": "1.5"},
+        {"limit": "100000000000000000000"},
+        {"skip": "2147483648"},
+        {"limit": "²"},
+    ],
+)
 def test_bad_paging_is_a_400(abaco, executions, params):
     actor_id, _ = executions
     r = abaco.client.get(f"/actors/{actor_id}/executions", params=params)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -118,12 +119,15 @@ def test_invalid_url_is_a_config_error() -> None:
 # -- Redis down ------------------------------------------------------------------------------------------
 
 
-def test_stopped_redis_gives_queue_unavailable() -> None:
+@pytest.mark.parametrize(
+    "form", ["redis://:hunter2@127.0.0.1:{port}/0", "redis://127.0.0.1:{port}/0?password=hunter2"]
+)
+def test_stopped_redis_gives_queue_unavailable(form: str) -> None:
     from abaco_redis.queue import RedisQueue
 
     from abaco_core.records import Delivery
 
-    url = f"redis://:hunter2@127.0.0.1:{dead_port()}/0"
+    url = form.format(port=dead_port())
     q = RedisQueue(url, prefix="x:")
     d = Delivery("a", "e0", "0" * 32 + ":w")
     calls = {
@@ -148,7 +152,7 @@ def test_stopped_redis_gives_queue_unavailable() -> None:
             elapsed = time.monotonic() - start
             message = str(info.value)
             assert info.value.status == 503
-            assert f"127.0.0.1:{url.rsplit(':', 1)[1]}" in message and "unreachable" in message, what
+            assert f"127.0.0.1:{urlsplit(url).port}" in message and "unreachable" in message, what
             assert "hunter2" not in message, f"{what} leaks the password: {message}"
             assert elapsed < 3, f"{what} took {elapsed:.2f} s to fail"
     finally:

@@ -223,3 +223,27 @@ def test_a_deletion_left_halfway_is_finished(platform):
     assert p.store.list_actors("t") == []
     assert p.queue.count(a.dbid) == 0
     assert p.store.get_execution("t", "A", "e1").status is ExecutionStatus.ERROR
+
+
+def test_a_deletion_that_failed_in_its_cascade_is_finished_by_the_health_pass(platform, monkeypatch):
+    from abaco_core import aliases, nonces
+    from abaco_core.errors import StoreUnavailable
+
+    p = platform
+    a = actor(p, "A")
+    p.store.create_object("t", aliases.KIND, "myalias", {"alias": "myalias", "actor_id": "A", "owner": "o"})
+    p.store.create_object("t", nonces.KIND, "t_n1", {"id": "t_n1", "actor_id": "A", "level": "READ"})
+
+    def unavailable(*args, **kwargs):
+        raise StoreUnavailable("PostgreSQL went away")
+
+    monkeypatch.setattr(p.store, "delete_object", unavailable)
+    with pytest.raises(StoreUnavailable):
+        p.delete_actor(a)
+    monkeypatch.undo()
+    # the actor is still there, SHUTTING_DOWN: the mark the health pass finishes deletions by
+    assert p.store.get_actor("t", "A").status is ActorStatus.SHUTTING_DOWN
+    p.health_pass()
+    assert p.store.list_actors("t") == []
+    assert p.store.list_objects("t", aliases.KIND) == []
+    assert p.store.list_objects("t", nonces.KIND) == []
