@@ -62,6 +62,13 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_seconds(pid: int) -> float:
+    """Seconds of CPU process ``pid`` used so far (user + system, every thread), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def redis_available() -> bool:
     try:
         import redis
@@ -92,9 +99,7 @@ class Server:
     def cpu(self) -> float:
         """Seconds of CPU the server used so far (user + system, every thread)."""
         assert self.proc.proc is not None
-        with open(f"/proc/{self.proc.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.proc.pid)
 
     def actor(self, **fields: object) -> str:
         aid = self.proc.register(**fields)["id"]
